@@ -1,0 +1,1 @@
+"""Reading run results: percentiles, budgets and gates, comparison, plots, HTML report."""

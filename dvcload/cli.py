@@ -1,0 +1,93 @@
+"""The ``dvcload`` command: parse arguments, dispatch, map errors to exit codes.
+
+Exit codes: 0 ok, 1 a budget or gate failed, 2 bad input, 3 the run itself broke.
+Errors are one line on stderr; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+from types import ModuleType
+
+from dvcload import __version__
+from dvcload.commands import COMMAND_MODULES
+from dvcschema.errors import DvcloadError, RunError
+
+EXIT_OK = 0
+EXIT_GATE_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_RUN_BROKE = 3
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2 (argparse's own code)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _load_commands() -> list[ModuleType]:
+    modules = []
+    for name in COMMAND_MODULES:
+        try:
+            modules.append(importlib.import_module(f"dvcload.commands.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"dvcload.commands.{name}":
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(
+        prog="dvcload",
+        description="Load testing and capacity planning for e-government portals.",
+    )
+    parser.add_argument("--version", action="version", version=f"dvcload {__version__}")
+    parser.add_argument(
+        "--debug", dest="debug_all", action="store_true", help="show tracebacks on errors"
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_ArgumentParser
+    )
+    for module in _load_commands():
+        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        sub.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+        module.configure(sub)
+        sub.set_defaults(_command=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = getattr(args, "_command", None)
+    if module is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return int(module.run(args))
+    except KeyboardInterrupt:
+        print("dvcload: interrupted", file=sys.stderr)
+        return 130
+    except RunError as exc:
+        return _report(args, f"dvcload {args.command}: run failed: {exc}", EXIT_RUN_BROKE)
+    except DvcloadError as exc:
+        return _report(args, f"dvcload {args.command}: error: {exc}", EXIT_BAD_INPUT)
+    except ValueError as exc:
+        # models.ModelError derives from ValueError (models imports nothing of ours).
+        from models.errors import ModelError
+
+        if isinstance(exc, ModelError):
+            return _report(args, f"dvcload {args.command}: error: {exc}", EXIT_BAD_INPUT)
+        raise
+
+
+def _report(args: argparse.Namespace, line: str, code: int) -> int:
+    if getattr(args, "debug", False) or getattr(args, "debug_all", False):
+        traceback.print_exc()
+    print(" ".join(line.split()), file=sys.stderr)
+    return code

@@ -1,0 +1,104 @@
+"""Parsing of quantities with units: durations, rates, percentages, sizes.
+
+Durations must carry a unit (``"45s"``, ``"2m"``, ``"1h30m"``, ``"250ms"``); a bare
+number is refused, because "duration: 45" is ambiguous between seconds and minutes.
+Each parser raises ``ValueError`` with a message that says what is allowed; the
+schema turns it into a located :class:`~dvcschema.errors.ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION_UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+DURATION_HELP = "a duration with a unit, such as '250ms', '45s', '2m' or '1h30m'"
+
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB)\s*$")
+_SIZE_UNITS = {"B": 1, "KB": 1000, "KiB": 1024, "MB": 1000**2, "MiB": 1024**2}
+
+
+def parse_duration_s(value: object) -> float:
+    """Seconds in a duration such as ``"1h30m"``; a bare number is refused.
+
+    >>> parse_duration_s("1m30s")
+    90.0
+    """
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(f"{value!r} is not {DURATION_HELP}")
+    text = value.strip()
+    pos = 0
+    total = 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _DURATION_UNITS_S[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueError(f"{value!r} is not {DURATION_HELP}")
+    return total
+
+
+def format_duration_s(seconds: float) -> str:
+    """The inverse of :func:`parse_duration_s` for display: ``90.0`` -> ``'1m30s'``."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    minutes, secs = divmod(seconds, 60.0)
+    hours, minutes = divmod(int(minutes), 60)
+    out = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    if secs or not out:
+        out += f"{secs:g}s"
+    return out
+
+
+def parse_fraction(value: object) -> float:
+    """A share given as ``"5%"`` or a number in [0, 1]; returns a fraction."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a percentage such as '5%' or a fraction in [0, 1]")
+    if isinstance(value, int | float) and 0.0 <= float(value) <= 1.0:
+        return float(value)
+    if isinstance(value, str):
+        match = _PERCENT.match(value)
+        if match and float(match.group(1)) <= 100.0:
+            return float(match.group(1)) / 100.0
+    raise ValueError(f"{value!r} is not a percentage such as '5%' or a fraction in [0, 1]")
+
+
+def parse_size_bytes(value: object) -> int:
+    """A size such as ``"250KB"`` or ``"1.5MiB"``; plain integers are bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if match:
+            return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+    raise ValueError(f"{value!r} is not a size such as '250KB', '1.5MiB' or a number of bytes")
+
+
+def parse_number(
+    value: object,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_minimum: bool = False,
+    integer: bool = False,
+) -> float:
+    """A finite number within bounds; booleans and text are refused."""
+    kind = "a whole number" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{value!r} is not {kind}")
+    if integer and not isinstance(value, int):
+        raise ValueError(f"{value!r} is not {kind}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    if minimum is not None:
+        too_low = number <= minimum if exclusive_minimum else number < minimum
+        if too_low:
+            bound = f"> {minimum:g}" if exclusive_minimum else f">= {minimum:g}"
+            raise ValueError(f"{value!r} is out of range; allowed: {bound}")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"{value!r} is out of range; allowed: <= {maximum:g}")
+    return number

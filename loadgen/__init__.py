@@ -1,0 +1,1 @@
+"""Load generation on Locust: citizens, journeys, arrival processes, shapes, measurement."""
