@@ -61,7 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that run Locust: gevent must monkey-patch the process before anything else
+# imports ssl, threading or subprocess (Locust itself does this at import).
+GEVENT_COMMANDS = frozenset({"run"})
+
+
+def _patch_for_locust(argv: Sequence[str]) -> None:
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in GEVENT_COMMANDS:
+        from gevent import monkey
+
+        monkey.patch_all()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _patch_for_locust(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     module = getattr(args, "_command", None)

@@ -59,7 +59,7 @@ class Fields:
     def has(self, key: str) -> bool:
         return key in self._value
 
-    def keys(self) -> list[str]:
+    def remaining(self) -> list[str]:
         return [k for k in self._value if k not in self._taken]
 
     def line_of(self, key: str) -> int | None:

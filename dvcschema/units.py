@@ -102,3 +102,10 @@ def parse_number(
     if maximum is not None and number > maximum:
         raise ValueError(f"{value!r} is out of range; allowed: <= {maximum:g}")
     return number
+
+
+def iso_utc(t_s: float) -> str:
+    """Unix seconds as an ISO 8601 UTC timestamp with milliseconds."""
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(t_s, tz=dt.UTC).isoformat(timespec="milliseconds")

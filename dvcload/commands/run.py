@@ -1,0 +1,82 @@
+"""``dvcload run SCENARIO``: validate, generate citizens, start the target, load it,
+write the results folder, print its path."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from dvcschema.errors import TargetError
+from dvcschema.scenario import Scenario, load_scenario
+from dvcschema.settings import Overrides, apply_settings
+from dvcschema.target import refusal_reason
+
+NAME = "run"
+HELP = "Run a scenario against its target and write a results folder."
+DEFAULT_RESULTS_ROOT = Path("results")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="scenario YAML file, e.g. scenarios/smoke.yaml")
+    parser.add_argument("--target", help="'embedded' or a base URL (overrides the scenario)")
+    parser.add_argument("--duration", help="length of the load, e.g. 30s or 2m (bare = seconds)")
+    parser.add_argument("--users", help="constant number of users (replaces the scenario's stages)")
+    parser.add_argument("--seed", help="random seed (population, journeys, service times)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder under which the run's folder is made (default: results/)",
+    )
+    parser.add_argument(
+        "--allow-target",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="allow load to a host outside the loopback range (repeatable)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario = _resolve(args)
+    out_root = args.out or Path(os.environ.get("DVCLOAD_OUT", DEFAULT_RESULTS_ROOT))
+    from dvcload.orchestrate import execute_run  # imports Locust: after validation
+
+    progress = None if args.quiet else _print_progress
+    folder, ok = execute_run(scenario, out_root=out_root, on_progress=progress)
+    print(folder)
+    return 0 if ok else 3
+
+
+def _resolve(args: argparse.Namespace) -> Scenario:
+    duration = args.duration
+    if duration is not None and duration.replace(".", "", 1).isdigit():
+        duration = f"{duration}s"
+    overrides = Overrides(
+        target=args.target,
+        duration=duration,
+        users=args.users,
+        seed=args.seed,
+        allow_targets=tuple(args.allow_target),
+    )
+    scenario = apply_settings(load_scenario(args.scenario), overrides, os.environ)
+    reason = refusal_reason(scenario.target, scenario.allow_targets)
+    if reason is not None:
+        raise TargetError(reason, source=scenario.source, field="target")
+    return scenario
+
+
+def _print_progress(p: Any) -> None:
+    p95 = "-" if p.p95_ms is None else f"{p.p95_ms:.0f} ms"
+    ratio = p.failures / p.requests if p.requests else 0.0
+    print(
+        f"[{p.elapsed_s:5.0f}s / {p.total_s:.0f}s] users {p.users:4d} | "
+        f"{p.rps:7.1f} req/s | p95 {p95:>8} | requests {p.requests:,} | "
+        f"failures {p.failures:,} ({ratio:.2%})",
+        file=sys.stderr,
+        flush=True,
+    )

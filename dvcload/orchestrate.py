@@ -1,0 +1,175 @@
+"""The flow of one run (DESIGN.md): population → target → Locust → results folder.
+
+Imports Locust, so the process must already be monkey-patched by gevent (the
+command line does that first for ``dvcload run``).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import psutil
+from loadgen.population import generate_population, write_population
+
+from analysis.report import write_report
+from analysis.summary import build_summary
+from dvcschema.errors import ConfigError
+from dvcschema.scenario import Scenario
+from loadgen.results import build_manifest, create_run_folder, write_json, write_jsonl
+from loadgen.runner import LoadRun, Progress, run_load
+from loadgen.workload import Workload, build_workload
+
+log = logging.getLogger("dvcload")
+
+
+def execute_run(
+    scenario: Scenario,
+    *,
+    out_root: Path,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> tuple[Path, bool]:
+    """Run ``scenario``; return the results folder and whether any request succeeded."""
+    started_at = time.time()
+    folder = create_run_folder(out_root, scenario.name, started_at)
+    handler = _log_to(folder / "run.log")
+    try:
+        return folder, _execute(scenario, folder, on_progress)
+    except ConfigError:
+        shutil.rmtree(folder, ignore_errors=True)  # nothing was measured: leave no folder
+        raise
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def _execute(
+    scenario: Scenario, folder: Path, on_progress: Callable[[Progress], None] | None
+) -> bool:
+    population = generate_population(scenario.population.size, seed=scenario.seed)
+    workload = build_workload(scenario, population)
+    process = psutil.Process()
+    cpu_before = process.cpu_times()
+    with ExitStack() as stack:
+        host, target = _start_target(stack, scenario, folder, population)
+        load = run_load(
+            workload,
+            scenario.load.schedule(scenario.duration_s),
+            host=host,
+            duration_s=scenario.duration_s,
+            results_dir=folder,
+            on_progress=on_progress,
+        )
+    cpu_after = process.cpu_times()
+    cpu_s = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+    summary = _write_results(
+        folder, scenario, target=target, load=load, workload=workload, cpu_s=cpu_s
+    )
+    return bool(summary["requests"] > summary["failures"])
+
+
+def _start_target(
+    stack: ExitStack, scenario: Scenario, folder: Path, population: Any
+) -> tuple[str, str]:
+    if not scenario.target.embedded:
+        assert scenario.target.url is not None
+        return scenario.target.url, scenario.target.url
+    from portal.launcher import EmbeddedPortal
+
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dvcload-")))
+    population_file = tmp / "population.csv"
+    write_population(population, population_file)
+    options = scenario.portal
+    portal = stack.enter_context(
+        EmbeddedPortal(
+            config_path=_portal_config(options.config),
+            servers=options.servers,
+            service_time_ms=options.service_time_ms,
+            access_log=folder / "portal_access.jsonl",
+            database=folder / "portal.sqlite",
+            population=population_file,
+            seed=scenario.seed,
+            stderr_path=folder / "portal_stderr.log",
+        )
+    )
+    log.info("embedded portal at %s (pid %s)", portal.url, portal.pid)
+    return portal.url, f"embedded ({portal.url})"
+
+
+def _portal_config(config: str | None) -> Path | None:
+    """A shipped config by name (``default``, ``mm4``) or a path; ``None`` is the default."""
+    if config is None:
+        return None
+    if "/" in config or config.endswith((".yaml", ".yml")):
+        return Path(config)
+    import portal
+
+    shipped = Path(portal.__file__).parent / "configs" / f"{config}.yaml"
+    if not shipped.exists():
+        names = sorted(p.stem for p in shipped.parent.glob("*.yaml"))
+        raise ConfigError(
+            f"no shipped portal config {config!r}; options are {', '.join(names)} or a path",
+            field="portal.config",
+        )
+    return shipped
+
+
+def _write_results(
+    folder: Path,
+    scenario: Scenario,
+    *,
+    target: str,
+    load: LoadRun,
+    workload: Workload,
+    cpu_s: float,
+) -> dict[str, Any]:
+    recorder, ledger = workload.recorder, workload.ledger
+    write_json(folder / "histograms.json", recorder.to_dict())
+    write_jsonl(folder / "histograms_intervals.jsonl", recorder.intervals)
+    ledger.write(folder)
+    summary = build_summary(
+        scenario=scenario.name,
+        started_at=load.started_at,
+        ended_at=load.ended_at,
+        target=target,
+        endpoints=recorder.endpoints(),
+        extra={
+            "partial": load.interrupted,
+            "users": {"max": load.max_users},
+            "population": {"size": scenario.population.size, "seed": scenario.seed},
+            "generator": {
+                "cpu_seconds": round(cpu_s, 3),
+                "cpu_percent": round(100.0 * cpu_s / max(load.duration_s, 1e-9), 1),
+            },
+            "ledger": {
+                "dossiers_acknowledged": len(ledger.dossiers),
+                "payments_confirmed": len(ledger.payments),
+            },
+        },
+    )
+    write_json(folder / "summary.json", summary)
+    manifest = build_manifest(
+        scenario=scenario.as_dict(),
+        seed=scenario.seed,
+        target=target,
+        started_at=load.started_at,
+        ended_at=load.ended_at,
+    )
+    write_json(folder / "manifest.json", manifest)
+    write_report(folder)
+    return summary
+
+
+def _log_to(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return handler

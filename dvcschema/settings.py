@@ -1,0 +1,115 @@
+"""Precedence of settings, decided in one place: command line > environment
+(``DVCLOAD_*``) > scenario file > defaults.
+
+Each override is parsed by the same parser as the scenario field it replaces, and a
+bad value names its origin (``--duration`` or ``DVCLOAD_DURATION``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dvcschema.errors import ScenarioError
+from dvcschema.scenario import MAX_DURATION_S, MAX_USERS, ClosedLoad, Scenario
+from dvcschema.target import parse_target
+from dvcschema.units import format_duration_s, parse_duration_s, parse_number
+
+ENV_PREFIX = "DVCLOAD_"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Values from the command line (``None`` where not given)."""
+
+    target: str | None = None
+    duration: str | None = None
+    users: str | int | None = None
+    seed: str | int | None = None
+    allow_targets: tuple[str, ...] = ()
+
+
+_FIELDS = ("target", "duration", "users", "seed")
+
+
+def apply_settings(
+    scenario: Scenario, cli: Overrides, environ: Mapping[str, str] | None = None
+) -> Scenario:
+    """Return ``scenario`` with environment and command-line overrides applied."""
+    environ = environ or {}
+    for name in _FIELDS:
+        env_key = ENV_PREFIX + name.upper()
+        cli_value = getattr(cli, name)
+        if cli_value is not None:
+            scenario = _APPLY[name](scenario, cli_value, f"--{name}")
+        elif env_key in environ:
+            scenario = _APPLY[name](scenario, environ[env_key], env_key)
+    env_hosts = [h for h in environ.get(ENV_PREFIX + "ALLOW_TARGETS", "").split(",") if h]
+    hosts = {h.strip().lower() for h in (*cli.allow_targets, *env_hosts) if h.strip()}
+    if hosts:
+        scenario = dataclasses.replace(scenario, allow_targets=scenario.allow_targets | hosts)
+    return scenario
+
+
+def _parsed(origin: str, parse: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ScenarioError(str(exc), field=origin) from None
+
+
+def _target(scenario: Scenario, value: Any, origin: str) -> Scenario:
+    return dataclasses.replace(scenario, target=_parsed(origin, parse_target, value))
+
+
+def _duration(scenario: Scenario, value: Any, origin: str) -> Scenario:
+    seconds = _parsed(origin, parse_duration_s, value)
+    if not 1.0 <= seconds <= MAX_DURATION_S:
+        raise ScenarioError(
+            f"{value!r} is out of range; allowed: 1s to {format_duration_s(MAX_DURATION_S)}",
+            field=origin,
+        )
+    load = scenario.load
+    if load.stages:
+        load = dataclasses.replace(load, stages=_truncate(load, seconds))
+    return dataclasses.replace(scenario, duration_s=seconds, load=load)
+
+
+def _truncate(load: ClosedLoad, seconds: float) -> tuple[Any, ...]:
+    """Keep the stages that start within ``seconds``, cutting the last one short."""
+    kept, start = [], 0.0
+    for stage in load.stages:
+        if start >= seconds:
+            break
+        kept.append(dataclasses.replace(stage, duration_s=min(stage.duration_s, seconds - start)))
+        start += stage.duration_s
+    return tuple(kept)
+
+
+def _users(scenario: Scenario, value: Any, origin: str) -> Scenario:
+    users = int(_parsed(origin, lambda v: _int_text(v, 1, MAX_USERS), value))
+    load = dataclasses.replace(scenario.load, users=users, stages=())
+    return dataclasses.replace(scenario, load=load)
+
+
+def _seed(scenario: Scenario, value: Any, origin: str) -> Scenario:
+    seed = int(_parsed(origin, lambda v: _int_text(v, 0, 2**63 - 1), value))
+    return dataclasses.replace(scenario, seed=seed)
+
+
+def _int_text(value: Any, minimum: int, maximum: int) -> int:
+    if isinstance(value, str):
+        if not value.strip().isdigit():
+            raise ValueError(f"{value!r} is not a whole number")
+        value = int(value.strip())
+    return int(parse_number(value, minimum=minimum, maximum=maximum, integer=True))
+
+
+_APPLY: dict[str, Callable[[Scenario, Any, str], Scenario]] = {
+    "target": _target,
+    "duration": _duration,
+    "users": _users,
+    "seed": _seed,
+}

@@ -1,0 +1,325 @@
+"""The citizen journeys: log in, file a dossier, pay its fee, check its status.
+
+Each journey is a function of a :class:`Visit` (one citizen's session with a client).
+Every response is checked for content, not only status: a 200 with a wrong body is a
+failure ("content check"). Request names are route templates (``/dossiers/[code]``),
+so Locust groups them by endpoint rather than one row per dossier.
+
+A payment needs an unpaid dossier with a fee, and a status check needs a dossier: when
+the citizen has none yet, the journey files one first, as a real citizen would.
+Payment journeys are only chosen for citizens at VNeID identification level 2.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from loadgen.forms import Profile, fill_form
+
+DOSSIER_CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.H\d{2}-\d{6}-\d{4,}")
+LOGIN_PASSCODE = "123456"  # the reference portal accepts any 6 digits; not a secret
+
+
+class Response(Protocol):
+    status_code: int
+
+    def json(self) -> Any: ...
+
+    def failure(self, exc: Any) -> None: ...
+
+    def success(self) -> None: ...
+
+
+class Client(Protocol):
+    """The part of Locust's ``FastHttpSession`` the journeys use."""
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any: ...
+
+
+class Ledger(Protocol):
+    """Where acknowledged dossiers and confirmed payments are noted (for the audit)."""
+
+    def dossier_acknowledged(self, code: str, cccd: str) -> None: ...
+
+    def payment_confirmed(self, payment_id: str, dossier_code: str) -> None: ...
+
+
+@dataclass
+class Dossier:
+    code: str
+    service_code: str
+    fee_vnd: int
+    paid: bool = False
+
+
+@dataclass
+class Visit:
+    """One citizen's session: the client, the profile, and what they have filed."""
+
+    client: Client
+    citizen: Profile
+    rng: random.Random
+    services: Mapping[str, float]
+    attachments: Any  # loadgen.attachments.AttachmentFactory
+    ledger: Ledger
+    token: str | None = None
+    level: int = 0
+    catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dossiers: list[Dossier] = field(default_factory=list)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def call(
+    visit: Visit,
+    method: str,
+    path: str,
+    name: str,
+    *,
+    expect: int | tuple[int, ...] = 200,
+    keys: tuple[str, ...] = (),
+    check: Callable[[Any], str | None] | None = None,
+    **kwargs: Any,
+) -> Any | None:
+    """Make one request and check it; returns the JSON body, or ``None`` on failure."""
+    expected = (expect,) if isinstance(expect, int) else expect
+    with visit.client.request(method, path, name=name, catch_response=True, **kwargs) as resp:
+        problem = _problem(resp, expected, keys, check)
+        if problem is None:
+            resp.success()
+            return resp.json()
+        resp.failure(problem)
+        return None
+
+
+def _problem(
+    resp: Response,
+    expected: tuple[int, ...],
+    keys: tuple[str, ...],
+    check: Callable[[Any], str | None] | None,
+) -> str | None:
+    if resp.status_code not in expected:
+        return f"HTTP {resp.status_code}"
+    try:
+        body = resp.json()
+    except ValueError:
+        return "content check: body is not JSON"
+    if not isinstance(body, dict):
+        return "content check: body is not a JSON object"
+    missing = [k for k in keys if k not in body]
+    if missing:
+        return f"content check: body lacks {', '.join(missing)}"
+    return check(body) if check else None
+
+
+# -- the journeys ---------------------------------------------------------------------
+def login(visit: Visit) -> bool:
+    """Log in with the citizen's ID number, as on VNeID."""
+    body = call(
+        visit,
+        "POST",
+        "/auth/login",
+        "/auth/login",
+        json={"cccd": visit.citizen.cccd, "passcode": LOGIN_PASSCODE},
+        keys=("access_token", "identification_level"),
+        check=lambda b: (
+            None
+            if b["identification_level"] in (1, 2)
+            else f"content check: identification_level {b['identification_level']!r}"
+        ),
+    )
+    if body is None:
+        return False
+    visit.token = body["access_token"]
+    visit.level = int(body["identification_level"])
+    return True
+
+
+def file_dossier(visit: Visit, *, paid_service: bool = False) -> Dossier | None:
+    """Browse the catalogue, open a form, upload attachments, submit: a dossier code."""
+    if not _load_catalogue(visit):
+        return None
+    service = _choose_service(visit, paid_service)
+    if service is None:
+        return None
+    form = call(
+        visit,
+        "GET",
+        f"/services/{service}/form",
+        "/services/[code]/form",
+        keys=("fields", "attachments"),
+    )
+    if form is None:
+        return None
+    try:
+        fields = fill_form(form, visit.citizen, visit.rng)
+    except (KeyError, TypeError, IndexError):
+        return None
+    attachment_ids = _upload_attachments(visit, form["attachments"])
+    if attachment_ids is None:
+        return None
+    body = call(
+        visit,
+        "POST",
+        "/dossiers",
+        "/dossiers",
+        expect=201,
+        headers=visit.auth,
+        json={
+            "service_code": service,
+            "fields": fields,
+            "attachment_ids": attachment_ids,
+            "province": visit.citizen.residence_province,
+        },
+        keys=("dossier_code", "status", "fee_vnd"),
+        check=_check_dossier_code,
+    )
+    if body is None:
+        return None
+    dossier = Dossier(body["dossier_code"], service, int(body["fee_vnd"]))
+    visit.dossiers.append(dossier)
+    visit.ledger.dossier_acknowledged(dossier.code, visit.citizen.cccd)
+    return dossier
+
+
+def pay_fee(visit: Visit) -> bool:
+    """Pay an unpaid dossier's fee through PayGov, exactly once, then see it paid."""
+    dossier = next((d for d in visit.dossiers if d.fee_vnd > 0 and not d.paid), None)
+    if dossier is None:
+        dossier = file_dossier(visit, paid_service=True)
+        if dossier is None or dossier.fee_vnd <= 0:
+            return False
+    channel = getattr(visit.citizen, "payment_channel", "vietqr")
+    payment = call(
+        visit,
+        "POST",
+        f"/dossiers/{dossier.code}/payments",
+        "/dossiers/[code]/payments",
+        expect=(200, 201),
+        headers={**visit.auth, "Idempotency-Key": str(uuid.UUID(int=visit.rng.getrandbits(128)))},
+        json={"channel": channel, "amount_vnd": dossier.fee_vnd},
+        keys=("payment_id", "gateway_ref", "status"),
+    )
+    if payment is None:
+        return False
+    confirmation = call(
+        visit,
+        "POST",
+        "/paygov/confirm",
+        "/paygov/confirm",
+        json={"payment_id": payment["payment_id"], "gateway_ref": payment["gateway_ref"]},
+        keys=("status", "transaction_id"),
+        check=lambda b: None if b["status"] == "paid" else f"content check: status {b['status']!r}",
+    )
+    if confirmation is None:
+        return False
+    dossier.paid = True
+    visit.ledger.payment_confirmed(payment["payment_id"], dossier.code)
+    return check_status(visit, dossier)
+
+
+def check_status(visit: Visit, dossier: Dossier | None = None) -> bool:
+    """Look a dossier up by its code and the citizen's ID number."""
+    if dossier is None:
+        dossier = visit.rng.choice(visit.dossiers) if visit.dossiers else file_dossier(visit)
+        if dossier is None:
+            return False
+    expected_paid = dossier.paid
+    body = call(
+        visit,
+        "GET",
+        f"/dossiers/{dossier.code}?cccd={visit.citizen.cccd}",
+        "/dossiers/[code]",
+        keys=("dossier_code", "status", "paid"),
+        check=lambda b: _check_status_body(b, dossier.code, expected_paid),
+    )
+    return body is not None
+
+
+JOURNEYS: dict[str, Callable[[Visit], Any]] = {
+    "filing": file_dossier,
+    "payment": pay_fee,
+    "status": check_status,
+}
+
+
+# -- helpers ----------------------------------------------------------------------------
+def _load_catalogue(visit: Visit) -> bool:
+    body = call(visit, "GET", "/services", "/services", keys=("services",))
+    if body is None:
+        return False
+    visit.catalogue = {s["code"]: s for s in body["services"] if "code" in s}
+    return bool(visit.catalogue)
+
+
+def _choose_service(visit: Visit, paid_only: bool) -> str | None:
+    weights = {
+        code: weight
+        for code, weight in (visit.services or dict.fromkeys(visit.catalogue, 1.0)).items()
+        if code in visit.catalogue
+        and (not paid_only or int(visit.catalogue[code].get("fee_vnd", 0)) > 0)
+    }
+    if not weights or sum(weights.values()) <= 0:
+        return None
+    codes = list(weights)
+    return visit.rng.choices(codes, weights=[weights[c] for c in codes])[0]
+
+
+def _upload_attachments(visit: Visit, specs: list[dict[str, Any]]) -> list[str] | None:
+    ids = []
+    for spec in specs:
+        if not spec.get("required", False):
+            continue
+        data, content_type = visit.attachments.body(
+            spec["kind"], int(spec.get("max_bytes", 5_000_000)), visit.rng
+        )
+        body = call(
+            visit,
+            "POST",
+            "/attachments",
+            "/attachments",
+            expect=201,
+            headers={
+                **visit.auth,
+                "Content-Type": content_type,
+                "X-Attachment-Kind": spec["kind"],
+            },
+            data=data,
+            keys=("attachment_id", "size_bytes"),
+            check=_size_check(len(data)),
+        )
+        if body is None:
+            return None
+        ids.append(body["attachment_id"])
+    return ids
+
+
+def _size_check(sent: int) -> Callable[[Mapping[str, Any]], str | None]:
+    def check(body: Mapping[str, Any]) -> str | None:
+        if body["size_bytes"] == sent:
+            return None
+        return f"content check: size_bytes {body['size_bytes']!r}, sent {sent}"
+
+    return check
+
+
+def _check_dossier_code(body: Mapping[str, Any]) -> str | None:
+    code = body["dossier_code"]
+    if isinstance(code, str) and DOSSIER_CODE.fullmatch(code):
+        return None
+    return f"content check: dossier_code {code!r} is not of the agency-date-sequence shape"
+
+
+def _check_status_body(body: Mapping[str, Any], code: str, paid: bool) -> str | None:
+    if body["dossier_code"] != code:
+        return f"content check: asked for {code}, got {body['dossier_code']!r}"
+    if paid and body["paid"] is not True:
+        return "content check: a confirmed payment is not shown as paid"
+    return None

@@ -1,0 +1,40 @@
+"""What the portal told the harness: acknowledged dossiers and confirmed payments.
+
+Kept for the integrity audit: every acknowledged dossier must exist in the target's
+database and no payment may be charged twice. Appends are O(1) in the request loop;
+the ledger is written to the results folder at the end of the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+
+class AuditLedger:
+    def __init__(self) -> None:
+        self.dossiers: list[tuple[float, str, str]] = []
+        self.payments: list[tuple[float, str, str]] = []
+
+    def dossier_acknowledged(self, code: str, cccd: str) -> None:
+        self.dossiers.append((time.time(), code, cccd))
+
+    def payment_confirmed(self, payment_id: str, dossier_code: str) -> None:
+        self.payments.append((time.time(), payment_id, dossier_code))
+
+    def write(self, folder: Path) -> None:
+        """Write ``acknowledged_dossiers.csv`` and ``confirmed_payments.csv``."""
+        _write_rows(
+            folder / "acknowledged_dossiers.csv", ("t", "dossier_code", "cccd"), self.dossiers
+        )
+        _write_rows(
+            folder / "confirmed_payments.csv", ("t", "payment_id", "dossier_code"), self.payments
+        )
+
+
+def _write_rows(path: Path, header: tuple[str, ...], rows: list[tuple[float, str, str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows((f"{t:.6f}", a, b) for t, a, b in rows)

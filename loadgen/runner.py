@@ -1,0 +1,182 @@
+"""Run Locust in-process, headless, for a bounded time, and collect what it measured.
+
+The caller must have imported ``locust`` (which monkey-patches the process with
+gevent) before starting any thread or subprocess; ``dvcload`` does that at start for
+the commands that load.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import events as _global_events  # noqa: F401  (ensures locust is initialised)
+from locust.env import Environment
+from locust.event import Events
+from locust.html import get_html_report
+from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING
+from locust.stats import (
+    CSV_STATS_INTERVAL_SEC,
+    PERCENTILES_TO_REPORT,
+    StatsCSVFileWriter,
+    stats_history,
+)
+
+from dvcschema.scenario import Stage
+from loadgen.shapes import stages_shape
+from loadgen.users import CitizenUser
+from loadgen.workload import Workload
+
+PROGRESS_INTERVAL_S = 2.0
+_POLL_S = 0.1
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress line's figures."""
+
+    elapsed_s: float
+    total_s: float
+    users: int
+    rps: float
+    p95_ms: float | None
+    requests: int
+    failures: int
+
+
+@dataclass
+class LoadRun:
+    """What a finished (or interrupted) run measured."""
+
+    started_at: float
+    ended_at: float
+    max_users: int
+    environment: Environment
+    interrupted: bool
+
+    @property
+    def duration_s(self) -> float:
+        return self.ended_at - self.started_at
+
+
+def run_load(
+    workload: Workload,
+    stages: tuple[Stage, ...],
+    *,
+    host: str,
+    duration_s: float,
+    results_dir: Path,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> LoadRun:
+    """Run the citizens against ``host`` following ``stages`` for ``duration_s`` seconds.
+
+    Writes Locust's CSV files (``locust_*.csv``) and its HTML report into
+    ``results_dir``; the HDR histograms stay in ``workload.recorder``.
+    """
+    env = Environment(
+        user_classes=[CitizenUser.configure(workload)],
+        shape_class=stages_shape(stages),
+        host=host,
+        events=Events(),
+    )
+    env.events.request.add_listener(_recorder_listener(workload))
+    runner = env.create_local_runner()
+    csv_writer = StatsCSVFileWriter(
+        env, PERCENTILES_TO_REPORT, str(results_dir / "locust"), full_history=True
+    )
+    greenlets = [
+        gevent.spawn(csv_writer.stats_writer),
+        gevent.spawn(stats_history, runner),
+        gevent.spawn(_roll_intervals, workload),
+    ]
+    started_at = time.time()
+    max_users, interrupted = 0, False
+    runner.start_shape()
+    try:
+        max_users = _wait(env, started_at, duration_s, on_progress, should_stop)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        runner.quit()
+        ended_at = time.time()
+        workload.recorder.roll_interval()
+        gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.1)  # let the CSV writer write the final rows
+        gevent.killall(greenlets, block=True, timeout=5)
+        csv_writer.close_files()
+    interrupted = interrupted or should_stop()
+    _write_locust_report(env, results_dir)
+    return LoadRun(started_at, ended_at, max_users, env, interrupted)
+
+
+def _wait(
+    env: Environment,
+    started_at: float,
+    duration_s: float,
+    on_progress: Callable[[Progress], None] | None,
+    should_stop: Callable[[], bool],
+) -> int:
+    assert env.runner is not None
+    max_users, next_report = 0, started_at + PROGRESS_INTERVAL_S
+    while True:
+        now = time.time()
+        max_users = max(max_users, env.runner.user_count)
+        if now - started_at >= duration_s or should_stop():
+            break
+        if env.runner.state in (STATE_STOPPING, STATE_STOPPED, STATE_CLEANUP):
+            break
+        if on_progress is not None and now >= next_report:
+            on_progress(_progress(env, now - started_at, duration_s))
+            next_report += PROGRESS_INTERVAL_S
+        gevent.sleep(_POLL_S)
+    if on_progress is not None:
+        on_progress(_progress(env, min(time.time() - started_at, duration_s), duration_s))
+    return max_users
+
+
+def _progress(env: Environment, elapsed_s: float, total_s: float) -> Progress:
+    assert env.runner is not None
+    total = env.stats.total
+    p95 = total.get_current_response_time_percentile(0.95) if total.num_requests else None
+    return Progress(
+        elapsed_s=elapsed_s,
+        total_s=total_s,
+        users=env.runner.user_count,
+        rps=float(total.current_rps),
+        p95_ms=float(p95) if p95 is not None else None,
+        requests=total.num_requests,
+        failures=total.num_failures,
+    )
+
+
+def _recorder_listener(workload: Workload) -> Callable[..., None]:
+    record = workload.recorder.record
+
+    def on_request(
+        request_type: str, name: str, response_time: float, exception: Any = None, **_: Any
+    ) -> None:
+        record(f"{request_type} {name}", response_time, failed=exception is not None)
+
+    return on_request
+
+
+def _roll_intervals(workload: Workload) -> None:
+    recorder = workload.recorder
+    while True:
+        gevent.sleep(recorder.interval_s)
+        recorder.roll_interval()
+
+
+def _write_locust_report(env: Environment, results_dir: Path) -> None:
+    try:
+        html = get_html_report(env, show_download_link=False)
+    except Exception as exc:  # Locust's own report is a bonus; never lose the run for it
+        log.warning("could not write Locust's HTML report: %s", exc)
+        return
+    (results_dir / "locust_report.html").write_text(html, encoding="utf-8")

@@ -1,0 +1,64 @@
+"""Stages become Locust ticks; histograms keep 3 significant digits and merge exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dvcschema.histograms import decode, merged
+from dvcschema.scenario import Stage
+from loadgen.histograms import LatencyRecorder
+from loadgen.shapes import INSTANT_SPAWN_RATE, stage_at
+
+STAGES = (Stage(10.0, 10), Stage(20.0, 30), Stage(5.0, 30), Stage(10.0, 0))
+
+
+@pytest.mark.parametrize(
+    ("t_s", "expected"),
+    [
+        (0.0, (10, 1.0)),  # ramp 0 -> 10 over 10 s
+        (9.99, (10, 1.0)),
+        (10.0, (30, 1.0)),  # ramp 10 -> 30 over 20 s
+        (31.0, (30, INSTANT_SPAWN_RATE)),  # hold
+        (40.0, (0, 3.0)),  # ramp down 30 -> 0 over 10 s
+        (45.0, None),  # after the last stage: stop
+    ],
+)
+def test_stage_at_follows_stage_lengths(t_s: float, expected: object) -> None:
+    assert stage_at(STAGES, t_s) == expected
+
+
+def test_recorder_percentiles_are_within_hdr_precision() -> None:
+    rng = np.random.default_rng(1)
+    values_ms = rng.lognormal(np.log(40.0), 0.8, 50_000)
+    recorder = LatencyRecorder(clock=lambda: 0.0)
+    for v in values_ms:
+        recorder.record("GET /x", float(v))
+    hist = recorder.endpoints()["GET /x"].histogram
+    for p in (50, 95, 99):
+        exact_us = np.percentile(values_ms * 1000, p, method="inverted_cdf")
+        assert hist.get_value_at_percentile(p) == pytest.approx(exact_us, rel=2e-3)
+
+
+def test_intervals_encode_reset_and_merge_back_to_the_total() -> None:
+    now = [0.0]
+    recorder = LatencyRecorder(clock=lambda: now[0])
+    for i in range(100):
+        recorder.record("POST /dossiers", 10.0 + i, failed=i % 10 == 0)
+        if i % 25 == 24:
+            now[0] += 5.0
+            recorder.roll_interval()
+    rows = recorder.intervals
+    assert [r["endpoints"]["POST /dossiers"]["count"] for r in rows] == [25, 25, 25, 25]
+    assert sum(r["endpoints"]["POST /dossiers"]["failures"] for r in rows) == 10
+    total = merged(decode(r["endpoints"]["POST /dossiers"]["histogram"]) for r in rows)
+    direct = recorder.endpoints()["POST /dossiers"].histogram
+    assert total.get_total_count() == direct.get_total_count() == 100
+    for p in (50, 90, 99, 100):
+        assert total.get_value_at_percentile(p) == direct.get_value_at_percentile(p)
+
+
+def test_values_beyond_an_hour_are_clamped_and_counted() -> None:
+    recorder = LatencyRecorder()
+    recorder.record("GET /slow", 5_000_000.0)
+    assert recorder.to_dict()["endpoints"]["GET /slow"]["clamped"] == 1
