@@ -16,7 +16,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from loadgen.population import generate_population, write_population
 from locust import events
 from locust.runners import WorkerRunner
 
@@ -24,6 +23,8 @@ from dvcschema.errors import DvcloadError
 from dvcschema.scenario import load_scenario
 from dvcschema.settings import Overrides, apply_settings
 from dvcschema.target import refusal_reason
+from loadgen.export import write_population
+from loadgen.population import generate_population
 from loadgen.shapes import StagesShape
 from loadgen.users import CitizenUser
 from loadgen.workload import build_workload

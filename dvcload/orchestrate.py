@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from loadgen.population import generate_population, write_population
 
 from analysis.report import write_report
 from analysis.summary import build_summary
 from dvcschema.errors import ConfigError
 from dvcschema.scenario import Scenario
+from loadgen.export import write_population
+from loadgen.population import generate_population
 from loadgen.results import build_manifest, create_run_folder, write_json, write_jsonl
 from loadgen.runner import LoadRun, Progress, run_load
 from loadgen.workload import Workload, build_workload

@@ -20,56 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from dvcschema.errors import ScenarioError
-from dvcschema.fields import Fields, one_of, sub_fields, text
+from dvcschema.fields import Fields, text
+from dvcschema.load import (
+    ClosedLoad,
+    duration_parser,
+    int_parser,
+    parse_load,
+)
 from dvcschema.target import Target, parse_target
-from dvcschema.units import format_duration_s, parse_duration_s, parse_number
+from dvcschema.units import format_duration_s, parse_number
 from dvcschema.yamlio import read_yaml_file
 
 JOURNEYS = ("filing", "payment", "status")
-LOAD_MODELS = ("closed",)
 NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,63}"
 SLUG_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
-MAX_DURATION_S = 24 * 3600.0
-MAX_USERS = 100_000
 MAX_POPULATION = 50_000_000
-
-
-@dataclass(frozen=True)
-class Stage:
-    """Ramp linearly to ``target`` users over ``duration_s`` seconds (this stage's length)."""
-
-    duration_s: float
-    target: int
-
-
-@dataclass(frozen=True)
-class ThinkTime:
-    """Uniform pause between journeys, in seconds (``min_s == max_s`` is constant)."""
-
-    min_s: float = 0.0
-    max_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class ClosedLoad:
-    """A fixed pool of users, each running journeys back to back (Locust's own model)."""
-
-    users: int
-    spawn_rate_per_s: float
-    stages: tuple[Stage, ...] = ()
-    think_time: ThinkTime = field(default_factory=ThinkTime)
-    model: str = "closed"
-
-    def schedule(self, duration_s: float) -> tuple[Stage, ...]:
-        """The stages to run: the given ones, or one ramp to ``users`` that then holds."""
-        if self.stages:
-            return self.stages
-        ramp_s = min(self.users / self.spawn_rate_per_s, duration_s)
-        hold_s = max(duration_s - ramp_s, 0.0)
-        stages = [Stage(ramp_s, self.users)]
-        if hold_s > 0:
-            stages.append(Stage(hold_s, self.users))
-        return tuple(stages)
 
 
 @dataclass(frozen=True)
@@ -165,7 +130,7 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     population = _population(top.section("population"))
     mix = _mix(top.section("mix"))
     portal = _portal(top.section("portal"), source)
-    load = _closed_load(top.section("load", required=True))
+    load = parse_load(top.section("load", required=True))  # type: ignore[arg-type]
     duration_s = _duration(top, load)
     top.close()
     if portal != PortalOptions() and not target.embedded:
@@ -191,7 +156,7 @@ def _duration(top: Fields, load: ClosedLoad) -> float:
         if not load.stages:
             raise top.error_at("duration", "required field 'duration' is missing (e.g. '45s')")
         return stages_s
-    duration_s = top.take("duration", _duration_s(minimum_s=1.0))
+    duration_s = top.take("duration", duration_parser(minimum_s=1.0))
     if load.stages and stages_s > duration_s + 1e-9:
         raise top.error_at(
             "duration",
@@ -199,56 +164,6 @@ def _duration(top: Fields, load: ClosedLoad) -> float:
             f"{format_duration_s(duration_s)}; make duration at least as long as the stages",
         )
     return duration_s
-
-
-def _closed_load(section: Fields | None) -> ClosedLoad:
-    assert section is not None
-    section.take("model", one_of(*LOAD_MODELS), "closed")
-    stages = tuple(_stages(section))
-    users_default = max((s.target for s in stages), default=None)
-    users = section.take(
-        "users",
-        _int(minimum=1, maximum=MAX_USERS),
-        users_default,  # type: ignore[arg-type]
-    )
-    if users is None:
-        raise section.error_at("users", "required field 'load.users' is missing (or give stages)")
-    spawn_rate = section.take(
-        "spawn_rate", lambda v: parse_number(v, minimum=0, exclusive_minimum=True), float(users)
-    )
-    think = _think_time(section)
-    section.close()
-    return ClosedLoad(users=users, spawn_rate_per_s=spawn_rate, stages=stages, think_time=think)
-
-
-def _stages(section: Fields) -> list[Stage]:
-    stages = []
-    for _index, item, line, path in section.items("stages"):
-        fields = sub_fields(section, item, line, path)
-        duration_s = fields.take("duration", _duration_s(minimum_s=0.0))
-        target = fields.take("target", _int(minimum=0, maximum=MAX_USERS))
-        fields.close()
-        stages.append(Stage(duration_s, target))
-    if section.has("stages") and not stages:
-        raise section.error_at("stages", "an empty list; give at least one {duration, target}")
-    return stages
-
-
-def _think_time(section: Fields) -> ThinkTime:
-    if not section.has("think_time"):
-        return ThinkTime()
-    raw = section.take_raw("think_time")
-    if isinstance(raw, str):
-        value_s = section.take("think_time", _duration_s(minimum_s=0.0))
-        return ThinkTime(value_s, value_s)
-    fields = section.section("think_time")
-    assert fields is not None
-    min_s = fields.take("min", _duration_s(minimum_s=0.0))
-    max_s = fields.take("max", _duration_s(minimum_s=0.0))
-    fields.close()
-    if max_s < min_s:
-        raise fields.error_at("max", f"max {format_duration_s(max_s)} is below min")
-    return ThinkTime(min_s, max_s)
 
 
 def _mix(section: Fields | None) -> Mix:
@@ -285,7 +200,7 @@ def _portal(section: Fields | None, source: str) -> PortalOptions:
     config = section.take("config", text(max_length=500), None)
     if config is not None and ("/" in config or config.endswith((".yaml", ".yml"))):
         config = str((Path(source).parent / config).resolve())
-    servers = section.take("servers", _int(minimum=1, maximum=100_000), None)
+    servers = section.take("servers", int_parser(minimum=1, maximum=100_000), None)
     service_time_ms = section.take(
         "service_time_ms", lambda v: parse_number(v, minimum=0, exclusive_minimum=True), None
     )
@@ -296,33 +211,14 @@ def _portal(section: Fields | None, source: str) -> PortalOptions:
 def _population(section: Fields | None) -> PopulationSpec:
     if section is None:
         return PopulationSpec(size=10_000)
-    size = section.take("size", _int(minimum=1, maximum=MAX_POPULATION), 10_000)
+    size = section.take("size", int_parser(minimum=1, maximum=MAX_POPULATION), 10_000)
     section.close()
     return PopulationSpec(size=size)
 
 
 # -- small parsers -------------------------------------------------------------------
-def _int(*, minimum: int, maximum: int) -> Any:
-    def parse(value: Any) -> int:
-        return int(parse_number(value, minimum=minimum, maximum=maximum, integer=True))
-
-    return parse
-
-
 def _seed(value: Any) -> int:
     return int(parse_number(value, minimum=0, maximum=2**63 - 1, integer=True))
-
-
-def _duration_s(*, minimum_s: float) -> Any:
-    def parse(value: Any) -> float:
-        seconds = parse_duration_s(value)
-        if seconds < minimum_s:
-            raise ValueError(f"{value!r} is too short; at least {format_duration_s(minimum_s)}")
-        if seconds > MAX_DURATION_S:
-            raise ValueError(f"{value!r} is too long; at most {format_duration_s(MAX_DURATION_S)}")
-        return seconds
-
-    return parse
 
 
 def _host_list(value: Any) -> list[str]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dvcschema.errors import ScenarioError
-from dvcschema.scenario import MAX_DURATION_S, MAX_USERS, ClosedLoad, Scenario
+from dvcschema.load import MAX_DURATION_S, MAX_USERS, ClosedLoad
+from dvcschema.scenario import Scenario
 from dvcschema.target import parse_target
 from dvcschema.units import format_duration_s, parse_duration_s, parse_number
 

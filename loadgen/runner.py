@@ -27,7 +27,7 @@ from locust.stats import (
     stats_history,
 )
 
-from dvcschema.scenario import Stage
+from dvcschema.load import Stage
 from loadgen.shapes import stages_shape
 from loadgen.users import CitizenUser
 from loadgen.workload import Workload
@@ -124,6 +124,7 @@ def _wait(
 ) -> int:
     assert env.runner is not None
     max_users, next_report = 0, started_at + PROGRESS_INTERVAL_S
+    last = (started_at, 0)
     while True:
         now = time.time()
         max_users = max(max_users, env.runner.user_count)
@@ -132,23 +133,28 @@ def _wait(
         if env.runner.state in (STATE_STOPPING, STATE_STOPPED, STATE_CLEANUP):
             break
         if on_progress is not None and now >= next_report:
-            on_progress(_progress(env, now - started_at, duration_s))
+            on_progress(_progress(env, now, started_at, duration_s, last))
+            last = (now, env.stats.total.num_requests)
             next_report += PROGRESS_INTERVAL_S
         gevent.sleep(_POLL_S)
     if on_progress is not None:
-        on_progress(_progress(env, min(time.time() - started_at, duration_s), duration_s))
+        on_progress(_progress(env, time.time(), started_at, duration_s, last))
     return max_users
 
 
-def _progress(env: Environment, elapsed_s: float, total_s: float) -> Progress:
+def _progress(
+    env: Environment, now: float, started_at: float, total_s: float, last: tuple[float, int]
+) -> Progress:
+    """Figures for a progress line; the rate is over the time since the previous line."""
     assert env.runner is not None
     total = env.stats.total
     p95 = total.get_current_response_time_percentile(0.95) if total.num_requests else None
+    last_t, last_requests = last
     return Progress(
-        elapsed_s=elapsed_s,
+        elapsed_s=min(now - started_at, total_s),
         total_s=total_s,
         users=env.runner.user_count,
-        rps=float(total.current_rps),
+        rps=(total.num_requests - last_requests) / max(now - last_t, 1e-9),
         p95_ms=float(p95) if p95 is not None else None,
         requests=total.num_requests,
         failures=total.num_failures,

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 
 from locust import LoadTestShape
 
-from dvcschema.scenario import Stage
+from dvcschema.load import Stage
 
-INSTANT_SPAWN_RATE = 1000.0
+# Spawn rate for a hold stage (no change in users): Locust warns above 100 users/s.
+INSTANT_SPAWN_RATE = 100.0
 
 
 def stage_at(stages: Sequence[Stage], t_s: float) -> tuple[int, float] | None:

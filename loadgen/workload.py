@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dvcschema.scenario import Scenario, ThinkTime
+from dvcschema.load import ThinkTime
+from dvcschema.scenario import Scenario
 from loadgen.attachments import AttachmentFactory
 from loadgen.histograms import LatencyRecorder
 from loadgen.ledger import AuditLedger

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from dvcschema.errors import ConfigError, ScenarioError
-from dvcschema.scenario import Stage, load_scenario, scenario_from_data
+from dvcschema.load import Stage
+from dvcschema.scenario import load_scenario, scenario_from_data
 from dvcschema.yamlio import parse_yaml
 
 VALID = """\

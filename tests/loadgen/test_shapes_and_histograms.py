@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dvcschema.histograms import decode, merged
-from dvcschema.scenario import Stage
+from dvcschema.load import Stage
 from loadgen.histograms import LatencyRecorder
 from loadgen.shapes import INSTANT_SPAWN_RATE, stage_at
 

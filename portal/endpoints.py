@@ -1,0 +1,30 @@
+"""The portal's API surface as ``"METHOD /route/template"`` keys.
+
+These keys name endpoints in three places that must agree: the routes of
+:mod:`portal.app`, the ``endpoints`` section of a portal configuration file, and the
+access log's ``method`` + ``endpoint`` fields. ``GET /health`` bypasses the tiers and
+so is not configurable. Requests that match no route are logged (and configured)
+under :data:`UNMATCHED`.
+"""
+
+from __future__ import annotations
+
+ENDPOINTS: tuple[str, ...] = (
+    "POST /auth/login",
+    "GET /services",
+    "GET /services/{code}/form",
+    "POST /attachments",
+    "POST /dossiers",
+    "GET /dossiers/{code}",
+    "POST /dossiers/{code}/payments",
+    "POST /paygov/confirm",
+)
+
+UNMATCHED = "(unmatched)"
+"""The endpoint template logged for a request that matches no route (404 or 405)."""
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``"GET /services"`` -> ``("GET", "/services")``."""
+    method, _, path = key.partition(" ")
+    return method, path
