@@ -34,6 +34,13 @@ def endpoint_figures(entry: EndpointHistogram, duration_s: float) -> dict[str, A
     return figures
 
 
+def section_figures(
+    entries: Mapping[str, EndpointHistogram], duration_s: float
+) -> dict[str, dict[str, Any]]:
+    """:func:`endpoint_figures` for every key of a section (journeys, services, ...)."""
+    return {key: endpoint_figures(entry, duration_s) for key, entry in sorted(entries.items())}
+
+
 def build_summary(
     *,
     scenario: str,
@@ -45,7 +52,7 @@ def build_summary(
 ) -> dict[str, Any]:
     """The ``summary.json`` document (DESIGN.md's contract, plus totals)."""
     duration_s = max(ended_at - started_at, 0.0)
-    rows = {key: endpoint_figures(entry, duration_s) for key, entry in sorted(endpoints.items())}
+    rows = section_figures(endpoints, duration_s)
     total = EndpointHistogram(
         merged(e.histogram for e in endpoints.values()),
         sum(e.failures for e in endpoints.values()),

@@ -18,10 +18,11 @@ from typing import Any
 import psutil
 
 from analysis.report import write_report
-from analysis.summary import build_summary
+from analysis.summary import build_summary, section_figures
 from dvcschema.errors import ConfigError
 from dvcschema.scenario import Scenario
 from loadgen.export import write_population
+from loadgen.journeys import tag_index
 from loadgen.population import generate_population
 from loadgen.results import build_manifest, create_run_folder, write_json, write_jsonl
 from loadgen.runner import LoadRun, Progress, run_load
@@ -141,6 +142,12 @@ def _write_results(
         target=target,
         endpoints=recorder.endpoints(),
         extra={
+            "journeys": section_figures(recorder.section("journeys"), load.duration_s),
+            "tags": tag_index(list(recorder.endpoints())),
+            "breakdown": {
+                "services": section_figures(recorder.section("services"), load.duration_s),
+                "provinces": section_figures(recorder.section("provinces"), load.duration_s),
+            },
             "partial": load.interrupted,
             "users": {"max": load.max_users},
             "population": {"size": scenario.population.size, "seed": scenario.seed},

@@ -38,8 +38,16 @@ class _Series:
     clamped: int = 0
 
 
+SECTIONS = ("endpoints", "journeys", "services", "provinces")
+_INTERVAL_SECTIONS = ("endpoints", "journeys")  # breakdowns are cumulative only
+
+
 class LatencyRecorder:
     """Record response times per request name, cumulatively and per interval.
+
+    Requests go into the ``endpoints`` section; whole journeys into ``journeys`` and,
+    for the report's breakdown, into ``services`` and ``provinces`` by the service
+    the journey used and the citizen's province of residence.
 
     Parameters
     ----------
@@ -52,68 +60,85 @@ class LatencyRecorder:
     def __init__(self, interval_s: float = REPORT_INTERVAL_S, clock: Any = time.time) -> None:
         self.interval_s = interval_s
         self._clock = clock
-        self._series: dict[str, _Series] = {}
+        self._sections: dict[str, dict[str, _Series]] = {name: {} for name in SECTIONS}
         self.interval_started_at = clock()
         self.intervals: list[dict[str, Any]] = []
 
-    def record(self, key: str, response_time_ms: float, *, failed: bool = False) -> None:
+    def record(
+        self, key: str, response_time_ms: float, *, failed: bool = False, section: str = "endpoints"
+    ) -> None:
         """Record one request (failed requests count in latency too, as in Locust)."""
-        series = self._series.get(key)
+        series_by_key = self._sections[section]
+        series = series_by_key.get(key)
         if series is None:
-            series = self._series[key] = _Series()
+            series = series_by_key[key] = _Series()
         value_us = int(response_time_ms * 1000.0) or LOWEST_US
         if value_us > HIGHEST_US:
             value_us = HIGHEST_US
             series.clamped += 1
         series.total.record_value(value_us)
-        series.interval.record_value(value_us)
+        if section in _INTERVAL_SECTIONS:
+            series.interval.record_value(value_us)
+            if failed:
+                series.interval_failures += 1
         if failed:
             series.failures += 1
-            series.interval_failures += 1
+
+    def record_journey(
+        self, journey: str, service: str | None, province: str, duration_ms: float, *, ok: bool
+    ) -> None:
+        """Record one whole journey, also by service and by province."""
+        self.record(journey, duration_ms, failed=not ok, section="journeys")
+        if service is not None:
+            self.record(service, duration_ms, failed=not ok, section="services")
+        self.record(province, duration_ms, failed=not ok, section="provinces")
 
     def roll_interval(self) -> dict[str, Any]:
         """Close the current interval: encode its histograms, reset them, keep the row."""
         now = self._clock()
-        row: dict[str, Any] = {
-            "t_start": self.interval_started_at,
-            "t_end": now,
-            "endpoints": {},
-        }
-        for key, series in self._series.items():
-            count = series.interval.get_total_count()
-            if count == 0:
-                continue
-            row["endpoints"][key] = {
-                "count": count,
-                "failures": series.interval_failures,
-                "histogram": encode(series.interval),
-            }
-            series.interval.reset()
-            series.interval_failures = 0
+        row: dict[str, Any] = {"t_start": self.interval_started_at, "t_end": now}
+        for section in _INTERVAL_SECTIONS:
+            row[section] = {}
+            for key, series in self._sections[section].items():
+                count = series.interval.get_total_count()
+                if count == 0:
+                    continue
+                row[section][key] = {
+                    "count": count,
+                    "failures": series.interval_failures,
+                    "histogram": encode(series.interval),
+                }
+                series.interval.reset()
+                series.interval_failures = 0
         self.interval_started_at = now
         self.intervals.append(row)
         return row
 
-    def endpoints(self) -> dict[str, EndpointHistogram]:
-        """The cumulative histogram and failure count of every request name."""
+    def section(self, name: str) -> dict[str, EndpointHistogram]:
+        """The cumulative histogram and failure count of every key of a section."""
         return {
             key: EndpointHistogram(series.total, series.failures)
-            for key, series in sorted(self._series.items())
+            for key, series in sorted(self._sections[name].items())
         }
+
+    def endpoints(self) -> dict[str, EndpointHistogram]:
+        return self.section("endpoints")
 
     def to_dict(self) -> dict[str, Any]:
         """The cumulative histograms, encoded, for ``histograms.json``."""
-        return {
+        data: dict[str, Any] = {
             "unit": "microseconds",
             "significant_digits": SIGNIFICANT_DIGITS,
             "highest_trackable_us": HIGHEST_US,
-            "endpoints": {
+        }
+        for name, series_by_key in self._sections.items():
+            data[name] = {
                 key: {
                     "count": s.total.get_total_count(),
                     "failures": s.failures,
                     "clamped": s.clamped,
                     "histogram": encode(s.total),
                 }
-                for key, s in sorted(self._series.items())
-            },
-        }
+                for key, s in sorted(series_by_key.items())
+            }
+        return data

@@ -69,6 +69,7 @@ class Visit:
     ledger: Ledger
     token: str | None = None
     level: int = 0
+    service_code: str | None = None  # the service the current journey used
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
     dossiers: list[Dossier] = field(default_factory=list)
 
@@ -149,6 +150,7 @@ def file_dossier(visit: Visit, *, paid_service: bool = False) -> Dossier | None:
     service = _choose_service(visit, paid_service)
     if service is None:
         return None
+    visit.service_code = service
     form = call(
         visit,
         "GET",
@@ -196,6 +198,7 @@ def pay_fee(visit: Visit) -> bool:
         dossier = file_dossier(visit, paid_service=True)
         if dossier is None or dossier.fee_vnd <= 0:
             return False
+    visit.service_code = dossier.service_code
     channel = getattr(visit.citizen, "payment_channel", "vietqr")
     payment = call(
         visit,
@@ -231,6 +234,7 @@ def check_status(visit: Visit, dossier: Dossier | None = None) -> bool:
         dossier = visit.rng.choice(visit.dossiers) if visit.dossiers else file_dossier(visit)
         if dossier is None:
             return False
+    visit.service_code = dossier.service_code
     expected_paid = dossier.paid
     body = call(
         visit,
@@ -241,6 +245,28 @@ def check_status(visit: Visit, dossier: Dossier | None = None) -> bool:
         check=lambda b: _check_status_body(b, dossier.code, expected_paid),
     )
     return body is not None
+
+
+# Tags group request names for budgets (``tag:write``) and reports.
+ENDPOINT_TAGS: dict[str, tuple[str, ...]] = {
+    "POST /auth/login": ("auth", "write"),
+    "GET /services": ("read", "catalogue"),
+    "GET /services/[code]/form": ("read", "catalogue"),
+    "POST /attachments": ("write", "upload"),
+    "POST /dossiers": ("write", "filing"),
+    "POST /dossiers/[code]/payments": ("write", "payment"),
+    "POST /paygov/confirm": ("write", "payment"),
+    "GET /dossiers/[code]": ("read", "status"),
+}
+
+
+def tag_index(endpoints: list[str]) -> dict[str, list[str]]:
+    """``{tag: [request names]}`` for the request names seen in a run."""
+    index: dict[str, list[str]] = {}
+    for key in endpoints:
+        for tag in ENDPOINT_TAGS.get(key, ()):
+            index.setdefault(tag, []).append(key)
+    return index
 
 
 JOURNEYS: dict[str, Callable[[Visit], Any]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from locust import FastHttpUser, task
@@ -49,5 +50,15 @@ class CitizenUser(FastHttpUser):
         if self.visit.token is None:
             login(self.visit)
             return
-        name = self._workload().choose_journey(self.visit.rng, self.visit.level)
-        JOURNEYS[name](self.visit)
+        workload = self._workload()
+        name = workload.choose_journey(self.visit.rng, self.visit.level)
+        self.visit.service_code = None
+        started = time.perf_counter()
+        ok = bool(JOURNEYS[name](self.visit))
+        workload.recorder.record_journey(
+            name,
+            self.visit.service_code,
+            self.visit.citizen.residence_province,
+            (time.perf_counter() - started) * 1000.0,
+            ok=ok,
+        )
