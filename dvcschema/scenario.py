@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dvcschema.budgets import BudgetSet, parse_budgets
 from dvcschema.errors import ScenarioError
 from dvcschema.fields import Fields, text
 from dvcschema.load import (
-    ClosedLoad,
+    MAX_DURATION_S,
+    Load,
     duration_parser,
     int_parser,
     parse_load,
@@ -67,32 +69,18 @@ class Scenario:
     target: Target
     duration_s: float
     population: PopulationSpec
-    load: ClosedLoad
+    load: Load
     mix: Mix
     portal: PortalOptions = field(default_factory=PortalOptions)
     allow_targets: frozenset[str] = frozenset()
     source: str = "<memory>"
+    budgets: BudgetSet = field(default_factory=BudgetSet)
 
     def as_dict(self) -> dict[str, Any]:
         """The scenario as run, in the file's own vocabulary (for the manifest).
 
         Feeding it back to :func:`scenario_from_data` gives the same scenario.
         """
-        load = self.load
-        load_dict: dict[str, Any] = {
-            "model": load.model,
-            "users": load.users,
-            "spawn_rate": load.spawn_rate_per_s,
-            "think_time": {
-                "min": format_duration_s(load.think_time.min_s),
-                "max": format_duration_s(load.think_time.max_s),
-            },
-        }
-        if load.stages:
-            load_dict["stages"] = [
-                {"duration": format_duration_s(s.duration_s), "target": s.target}
-                for s in load.stages
-            ]
         data: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
@@ -102,8 +90,9 @@ class Scenario:
             "duration": format_duration_s(self.duration_s),
             "population": {"size": self.population.size},
             "portal": {k: v for k, v in dataclasses.asdict(self.portal).items() if v is not None},
-            "load": load_dict,
+            "load": self.load.as_dict(),
             "mix": {"journeys": dict(self.mix.journeys), "services": dict(self.mix.services)},
+            "budgets": self.budgets.as_dict(),
         }
         data = {k: v for k, v in data.items() if v not in ("", [], {})}
         if not self.mix.services:
@@ -130,8 +119,13 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     population = _population(top.section("population"))
     mix = _mix(top.section("mix"))
     portal = _portal(top.section("portal"), source)
-    load = parse_load(top.section("load", required=True))  # type: ignore[arg-type]
+    load = parse_load(
+        top.section("load", required=True),  # type: ignore[arg-type]
+        base_dir=Path(source).parent,
+    )
     duration_s = _duration(top, load)
+    budgets_section = top.section("budgets")
+    budgets = parse_budgets(budgets_section) if budgets_section is not None else BudgetSet()
     top.close()
     if portal != PortalOptions() and not target.embedded:
         raise top.error_at("portal", "a 'portal' section only applies to target: embedded")
@@ -147,21 +141,25 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
         portal=portal,
         allow_targets=allow_targets,
         source=source,
+        budgets=budgets,
     )
 
 
-def _duration(top: Fields, load: ClosedLoad) -> float:
-    stages_s = sum(s.duration_s for s in load.stages)
+def _duration(top: Fields, load: Load) -> float:
+    natural_s = load.natural_duration_s()
     if not top.has("duration"):
-        if not load.stages:
+        if natural_s is None:
             raise top.error_at("duration", "required field 'duration' is missing (e.g. '45s')")
-        return stages_s
+        if natural_s > MAX_DURATION_S:
+            raise top.error_at("duration", "the load lasts over 24h; give a shorter duration")
+        return natural_s
     duration_s = top.take("duration", duration_parser(minimum_s=1.0))
-    if load.stages and stages_s > duration_s + 1e-9:
+    if natural_s is not None and natural_s + 1e-9 < duration_s:
+        what = "stages last" if load.model == "closed" else "rate profile lasts"
         raise top.error_at(
             "duration",
-            f"the stages last {format_duration_s(stages_s)} but duration is "
-            f"{format_duration_s(duration_s)}; make duration at least as long as the stages",
+            f"the {what} {format_duration_s(natural_s)} but duration is "
+            f"{format_duration_s(duration_s)}; make duration at most as long",
         )
     return duration_s
 

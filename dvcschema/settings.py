@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dvcschema import rates
 from dvcschema.errors import ScenarioError
-from dvcschema.load import MAX_DURATION_S, MAX_USERS, ClosedLoad
+from dvcschema.load import MAX_DURATION_S, MAX_RATE_PER_S, MAX_USERS, ClosedLoad, OpenLoad
 from dvcschema.scenario import Scenario
 from dvcschema.target import parse_target
 from dvcschema.units import format_duration_s, parse_duration_s, parse_number
@@ -29,10 +30,11 @@ class Overrides:
     duration: str | None = None
     users: str | int | None = None
     seed: str | int | None = None
+    arrival_rate: str | float | None = None
     allow_targets: tuple[str, ...] = ()
 
 
-_FIELDS = ("target", "duration", "users", "seed")
+_FIELDS = ("target", "duration", "users", "arrival_rate", "seed")
 
 
 def apply_settings(
@@ -73,7 +75,13 @@ def _duration(scenario: Scenario, value: Any, origin: str) -> Scenario:
             field=origin,
         )
     load = scenario.load
-    if load.stages:
+    natural_s = load.natural_duration_s()
+    if natural_s is not None and seconds > natural_s + 1e-9:
+        raise ScenarioError(
+            f"{value!r} is longer than the scenario's load ({format_duration_s(natural_s)})",
+            field=origin,
+        )
+    if isinstance(load, ClosedLoad) and load.stages:
         load = dataclasses.replace(load, stages=_truncate(load, seconds))
     return dataclasses.replace(scenario, duration_s=seconds, load=load)
 
@@ -91,8 +99,39 @@ def _truncate(load: ClosedLoad, seconds: float) -> tuple[Any, ...]:
 
 def _users(scenario: Scenario, value: Any, origin: str) -> Scenario:
     users = int(_parsed(origin, lambda v: _int_text(v, 1, MAX_USERS), value))
+    if not isinstance(scenario.load, ClosedLoad):
+        raise ScenarioError(
+            "applies to the closed model; this scenario is open (use --arrival-rate)",
+            field=origin,
+        )
     load = dataclasses.replace(scenario.load, users=users, stages=())
     return dataclasses.replace(scenario, load=load)
+
+
+def _arrival_rate(scenario: Scenario, value: Any, origin: str) -> Scenario:
+    """A constant rate (sessions/s) replacing the open model's profile."""
+    rate = float(_parsed(origin, _number_text, value))
+    if not 0 < rate <= MAX_RATE_PER_S:
+        raise ScenarioError(
+            f"{value!r} is out of range; allowed: > 0 to {MAX_RATE_PER_S:g}", field=origin
+        )
+    if not isinstance(scenario.load, OpenLoad):
+        raise ScenarioError(
+            "applies to the open model; set 'load: {model: open, ...}' in the scenario",
+            field=origin,
+        )
+    profile = rates.constant(rate, MAX_DURATION_S)
+    load = dataclasses.replace(scenario.load, profile=profile, rate_spec={"constant": rate})
+    return dataclasses.replace(scenario, load=load)
+
+
+def _number_text(value: Any) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number") from None
+    return parse_number(value)
 
 
 def _seed(scenario: Scenario, value: Any, origin: str) -> Scenario:
@@ -112,5 +151,6 @@ _APPLY: dict[str, Callable[[Scenario, Any, str], Scenario]] = {
     "target": _target,
     "duration": _duration,
     "users": _users,
+    "arrival_rate": _arrival_rate,
     "seed": _seed,
 }

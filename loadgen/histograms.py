@@ -38,7 +38,7 @@ class _Series:
     clamped: int = 0
 
 
-SECTIONS = ("endpoints", "journeys", "services", "provinces")
+SECTIONS = ("endpoints", "journeys", "services", "provinces", "sessions")
 _INTERVAL_SECTIONS = ("endpoints", "journeys")  # breakdowns are cumulative only
 
 
@@ -92,6 +92,18 @@ class LatencyRecorder:
         if service is not None:
             self.record(service, duration_ms, failed=not ok, section="services")
         self.record(province, duration_ms, failed=not ok, section="provinces")
+
+    def record_session(
+        self, *, start_delay_ms: float, raw_ms: float, corrected_ms: float, ok: bool
+    ) -> None:
+        """Record an open-model session: its start delay, and its length measured from
+        the actual start (raw) and from the intended start (corrected for coordinated
+        omission)."""
+        self.record("start_delay", max(start_delay_ms, 0.0), section="sessions")
+        self.record("session", raw_ms, failed=not ok, section="sessions")
+        self.record(
+            "session_corrected", max(corrected_ms, raw_ms), failed=not ok, section="sessions"
+        )
 
     def roll_interval(self) -> dict[str, Any]:
         """Close the current interval: encode its histograms, reset them, keep the row."""

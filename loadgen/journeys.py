@@ -8,17 +8,26 @@ so Locust groups them by endpoint rather than one row per dossier.
 A payment needs an unpaid dossier with a fee, and a status check needs a dossier: when
 the citizen has none yet, the journey files one first, as a real citizen would.
 Payment journeys are only chosen for citizens at VNeID identification level 2.
+
+Citizens retry after a 503 or a timeout (exponential backoff with full jitter, never
+sooner than ``Retry-After``; a payment retry keeps its ``Idempotency-Key``), and give
+up on a page that takes longer than their patience: the request is recorded as a
+failure of kind "abandoned" and the journey ends.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import socket
+import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dvcschema.load import RetryPolicy
 from loadgen.forms import Profile, fill_form
 
 DOSSIER_CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.H\d{2}-\d{6}-\d{4,}")
@@ -57,6 +66,23 @@ class Dossier:
     paid: bool = False
 
 
+class Abandoned(Exception):  # noqa: N818 - a citizen's act, not a program error
+    """The citizen gave up waiting for a page (raised by the patience guard)."""
+
+
+@dataclass
+class Conduct:
+    """How this citizen behaves when the portal is slow or overloaded."""
+
+    retries: RetryPolicy = field(default_factory=RetryPolicy)
+    patience_s: float | None = None
+    sleep: Callable[[float], None] = time.sleep
+    # guard(seconds) raises Abandoned inside the block after ``seconds``
+    guard: Callable[[float], AbstractContextManager[Any]] = lambda _s: nullcontext()
+    # report_abandoned(method, name, waited_ms): record the abandoned request
+    report_abandoned: Callable[[str, str, float], None] = lambda _m, _n, _ms: None
+
+
 @dataclass
 class Visit:
     """One citizen's session: the client, the profile, and what they have filed."""
@@ -70,6 +96,9 @@ class Visit:
     token: str | None = None
     level: int = 0
     service_code: str | None = None  # the service the current journey used
+    conduct: Conduct = field(default_factory=Conduct)
+    abandoned: bool = False
+    retries: int = 0
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
     dossiers: list[Dossier] = field(default_factory=list)
 
@@ -89,15 +118,74 @@ def call(
     check: Callable[[Any], str | None] | None = None,
     **kwargs: Any,
 ) -> Any | None:
-    """Make one request and check it; returns the JSON body, or ``None`` on failure."""
-    expected = (expect,) if isinstance(expect, int) else expect
-    with visit.client.request(method, path, name=name, catch_response=True, **kwargs) as resp:
-        problem = _problem(resp, expected, keys, check)
-        if problem is None:
-            resp.success()
-            return resp.json()
-        resp.failure(problem)
+    """Make a request (with the citizen's retries) and check it; the JSON body or ``None``."""
+    request = _Request(
+        method, path, name, (expect,) if isinstance(expect, int) else expect, keys, check, kwargs
+    )
+    policy = visit.conduct.retries
+    for attempt in range(policy.max_retries + 1):
+        if visit.abandoned:
+            return None
+        body, retry_after_s = _attempt(visit, request)
+        if body is not None:
+            return body
+        if retry_after_s is None or attempt == policy.max_retries:
+            return None
+        visit.retries += 1
+        visit.conduct.sleep(max(retry_after_s, backoff_s(policy, attempt + 1, visit.rng)))
+    return None
+
+
+def backoff_s(policy: RetryPolicy, retry: int, rng: random.Random) -> float:
+    """Full-jitter backoff before retry ``retry`` (1-based): U(0, min(cap, base·2^(k-1)))."""
+    return rng.uniform(0.0, min(policy.backoff_max_s, policy.backoff_s * 2 ** (retry - 1)))
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    name: str
+    expected: tuple[int, ...]
+    keys: tuple[str, ...]
+    check: Callable[[Any], str | None] | None
+    kwargs: dict[str, Any]
+
+
+def _attempt(visit: Visit, r: _Request) -> tuple[Any | None, float | None]:
+    """One request: ``(body, None)`` on success, ``(None, retry_after_s)`` when worth a
+    retry (503 or timeout/connection error), ``(None, None)`` otherwise."""
+    patience_s = visit.conduct.patience_s
+    started = time.perf_counter()
+    try:
+        with visit.conduct.guard(patience_s) if patience_s else nullcontext():
+            resp_cm = visit.client.request(
+                r.method, r.path, name=r.name, catch_response=True, **r.kwargs
+            )
+            with resp_cm as resp:
+                problem = _problem(resp, r.expected, r.keys, r.check)
+                if problem is None:
+                    resp.success()
+                    return resp.json(), None
+                resp.failure(problem)
+                return None, _retry_after(resp)
+    except Abandoned:
+        visit.abandoned = True
+        waited_ms = (time.perf_counter() - started) * 1000.0
+        visit.conduct.report_abandoned(r.method, r.name, waited_ms)
+        return None, None
+
+
+def _retry_after(resp: Any) -> float | None:
+    """Seconds to wait before a retry, or ``None`` when the failure is not retryable."""
+    if resp.status_code == 0:  # no HTTP response: timeout or connection error
+        return 0.0
+    if resp.status_code != 503:
         return None
+    try:
+        return max(float(resp.headers.get("Retry-After", 0) or 0), 0.0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _problem(
@@ -106,6 +194,8 @@ def _problem(
     keys: tuple[str, ...],
     check: Callable[[Any], str | None] | None,
 ) -> str | None:
+    if resp.status_code == 0:
+        return failure_kind(getattr(resp, "error", None))
     if resp.status_code not in expected:
         return f"HTTP {resp.status_code}"
     try:
@@ -118,6 +208,13 @@ def _problem(
     if missing:
         return f"content check: body lacks {', '.join(missing)}"
     return check(body) if check else None
+
+
+def failure_kind(error: BaseException | None) -> str:
+    """``timeout: ...`` or ``connection error: ...`` for a request without a response."""
+    if isinstance(error, socket.timeout | TimeoutError) or "timed out" in str(error).lower():
+        return f"timeout: {type(error).__name__}"
+    return f"connection error: {type(error).__name__}: {error}"
 
 
 # -- the journeys ---------------------------------------------------------------------

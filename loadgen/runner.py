@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+from gevent.queue import Channel, Full
 from locust import events as _global_events  # noqa: F401  (ensures locust is initialised)
 from locust.env import Environment
 from locust.event import Events
@@ -27,9 +28,10 @@ from locust.stats import (
     stats_history,
 )
 
-from dvcschema.load import Stage
+from dvcschema.load import Load, OpenLoad
+from loadgen.arrivals import Dispatcher, Ticket, poisson_arrivals
 from loadgen.shapes import stages_shape
-from loadgen.users import CitizenUser
+from loadgen.users import CitizenUser, SessionUser
 from loadgen.workload import Workload
 
 PROGRESS_INTERVAL_S = 2.0
@@ -59,6 +61,7 @@ class LoadRun:
     max_users: int
     environment: Environment
     interrupted: bool
+    arrivals: dict[str, Any] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -67,7 +70,7 @@ class LoadRun:
 
 def run_load(
     workload: Workload,
-    stages: tuple[Stage, ...],
+    load: Load,
     *,
     host: str,
     duration_s: float,
@@ -75,17 +78,20 @@ def run_load(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> LoadRun:
-    """Run the citizens against ``host`` following ``stages`` for ``duration_s`` seconds.
+    """Run the citizens against ``host`` for ``duration_s`` seconds, closed or open.
 
     Writes Locust's CSV files (``locust_*.csv``) and its HTML report into
-    ``results_dir``; the HDR histograms stay in ``workload.recorder``.
+    ``results_dir``; the HDR histograms stay in ``workload.recorder`` and, for the open
+    model, the arrival counts in the returned :class:`LoadRun`.
     """
-    env = Environment(
-        user_classes=[CitizenUser.configure(workload)],
-        shape_class=stages_shape(stages),
-        host=host,
-        events=Events(),
-    )
+    tickets: Channel = Channel()
+    if isinstance(load, OpenLoad):
+        user_class: type = SessionUser.configure(workload, tickets)
+        shape = None
+    else:
+        user_class = CitizenUser.configure(workload)
+        shape = stages_shape(load.schedule(duration_s))
+    env = Environment(user_classes=[user_class], shape_class=shape, host=host, events=Events())
     env.events.request.add_listener(_recorder_listener(workload))
     runner = env.create_local_runner()
     csv_writer = StatsCSVFileWriter(
@@ -96,9 +102,16 @@ def run_load(
         gevent.spawn(stats_history, runner),
         gevent.spawn(_roll_intervals, workload),
     ]
-    started_at = time.time()
+    dispatcher = None
+    if isinstance(load, OpenLoad):
+        dispatcher = _start_open(
+            env, load, workload, tickets, duration_s=duration_s, should_stop=should_stop
+        )
+        greenlets.append(dispatcher.greenlet)
+    else:
+        runner.start_shape()
+    started_at = dispatcher.started_at if dispatcher else time.time()
     max_users, interrupted = 0, False
-    runner.start_shape()
     try:
         max_users = _wait(env, started_at, duration_s, on_progress, should_stop)
     except KeyboardInterrupt:
@@ -112,7 +125,70 @@ def run_load(
         csv_writer.close_files()
     interrupted = interrupted or should_stop()
     _write_locust_report(env, results_dir)
-    return LoadRun(started_at, ended_at, max_users, env, interrupted)
+    arrivals = dispatcher.summary(load, ended_at) if dispatcher else None
+    return LoadRun(started_at, ended_at, max_users, env, interrupted, arrivals)
+
+
+@dataclass
+class _OpenRun:
+    """The dispatcher greenlet of an open-model run and what it counted."""
+
+    dispatcher: Dispatcher
+    greenlet: gevent.Greenlet
+    started_at: float
+
+    def summary(self, load: OpenLoad, ended_at: float) -> dict[str, Any]:
+        """``summary.json``'s ``arrivals``: target versus achieved, dropped."""
+        stats = self.dispatcher.stats
+        elapsed_s = max(ended_at - self.started_at, 1e-9)
+        expected = load.profile.expected_arrivals(0.0, elapsed_s)
+        return {
+            "model": "open",
+            "target_rate": expected / elapsed_s,
+            "achieved_rate": stats.started / elapsed_s,
+            "offered_rate": stats.offered / elapsed_s,
+            "expected": expected,
+            "offered": stats.offered,
+            "started": stats.started,
+            "dropped": stats.dropped,
+            "dropped_ratio": stats.dropped / stats.offered if stats.offered else 0.0,
+            "late": stats.late,
+            "max_concurrency": load.max_concurrency,
+        }
+
+
+SPAWN_TIMEOUT_S = 60.0
+
+
+def _start_open(
+    env: Environment,
+    load: OpenLoad,
+    workload: Workload,
+    tickets: Channel,
+    *,
+    duration_s: float,
+    should_stop: Callable[[], bool],
+) -> _OpenRun:
+    """Spawn the pool of session users, then start dispatching arrivals."""
+    assert env.runner is not None
+    pool = load.max_concurrency
+    env.runner.start(pool, spawn_rate=pool)
+    deadline = time.time() + SPAWN_TIMEOUT_S
+    while env.runner.user_count < pool and time.time() < deadline:
+        gevent.sleep(_POLL_S)
+
+    def offer(ticket: Ticket) -> bool:
+        try:
+            tickets.put(ticket, block=False)
+        except Full:
+            return False
+        return True
+
+    arrivals = poisson_arrivals(load.profile, duration_s, rng=workload.seed)
+    dispatcher = Dispatcher(arrivals, offer, sleep=gevent.sleep)
+    started_at = time.time()
+    greenlet = gevent.spawn(dispatcher.run, started_at, should_stop)
+    return _OpenRun(dispatcher, greenlet, started_at)
 
 
 def _wait(

@@ -1,64 +1,147 @@
-"""The Locust user: one citizen at a time, running journeys in the scenario's mix."""
+"""The Locust users: citizens in the closed model, sessions in the open model.
+
+- :class:`CitizenUser` (closed): one citizen per user, logging in once and then
+  running journeys back to back with think times, as Locust users normally do.
+- :class:`SessionUser` (open): a pool of ``max_concurrency`` users waiting for
+  arrivals; each arrival is one session (a new citizen logs in and runs one journey).
+"""
 
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import gevent
+from gevent.queue import Channel
 from locust import FastHttpUser, task
 
-from loadgen.journeys import JOURNEYS, Visit, login
+from loadgen.arrivals import Ticket
+from loadgen.journeys import JOURNEYS, Abandoned, Conduct, Visit, login
 from loadgen.workload import Workload
 
 
-class CitizenUser(FastHttpUser):
-    """A citizen on the portal. Configure with :meth:`configure` before the run."""
+def patience_guard(seconds: float) -> gevent.Timeout:
+    """A block that raises :class:`Abandoned` after ``seconds`` (the citizen gives up)."""
+    return gevent.Timeout(seconds, Abandoned(f"gave up after {seconds:g} s"))
+
+
+class _Citizens(FastHttpUser):
+    """What both users share: making a visit, running and recording a journey."""
 
     abstract = True
     workload: ClassVar[Workload | None] = None
     connection_timeout = 10.0
     network_timeout = 30.0
-    insecure = False
+
+    def _workload(self) -> Workload:
+        if self.workload is None:
+            raise RuntimeError(f"{type(self).__name__}.configure(workload) was not called")
+        return self.workload
+
+    def new_visit(self) -> Visit:
+        workload = self._workload()
+        citizen = workload.next_citizen()
+        behaviour = workload.behaviour
+        conduct = Conduct(
+            retries=behaviour.retries,
+            patience_s=behaviour.patience_s.get(citizen.literacy),
+            sleep=gevent.sleep,
+            guard=patience_guard,
+            report_abandoned=self._report_abandoned,
+        )
+        return Visit(
+            client=self.client,
+            citizen=citizen,
+            rng=workload.new_user_rng(),
+            services=workload.services,
+            attachments=workload.attachments,
+            ledger=workload.ledger,
+            conduct=conduct,
+        )
+
+    def run_journey(self, visit: Visit) -> bool:
+        """Choose a journey by the mix, run it, record it whole."""
+        workload = self._workload()
+        name = workload.choose_journey(visit.rng, visit.level)
+        visit.service_code = None
+        started = time.perf_counter()
+        ok = bool(JOURNEYS[name](visit))
+        workload.recorder.record_journey(
+            name,
+            visit.service_code,
+            visit.citizen.residence_province,
+            (time.perf_counter() - started) * 1000.0,
+            ok=ok,
+        )
+        if visit.abandoned:
+            workload.count("abandoned")
+        return ok
+
+    def _report_abandoned(self, method: str, name: str, waited_ms: float) -> None:
+        self.environment.events.request.fire(
+            request_type=method,
+            name=name,
+            response_time=waited_ms,
+            response_length=0,
+            exception=Abandoned(f"abandoned: no answer within patience ({waited_ms:.0f} ms)"),
+            context={},
+            url=name,
+            start_time=time.time() - waited_ms / 1000.0,
+            response=None,
+        )
+
+
+class CitizenUser(_Citizens):
+    """Closed model: one citizen, journeys back to back. Bind with :meth:`configure`."""
+
+    abstract = True
 
     @classmethod
     def configure(cls, workload: Workload) -> type[CitizenUser]:
         """A concrete subclass bound to ``workload`` (one per run, no global state)."""
         return type("CitizenUser", (cls,), {"abstract": False, "workload": workload})
 
-    def _workload(self) -> Workload:
-        if self.workload is None:
-            raise RuntimeError("CitizenUser.configure(workload) was not called")
-        return self.workload
-
     def on_start(self) -> None:
-        workload = self._workload()
-        self.visit = Visit(
-            client=self.client,
-            citizen=workload.next_citizen(),
-            rng=workload.new_user_rng(),
-            services=workload.services,
-            attachments=workload.attachments,
-            ledger=workload.ledger,
-        )
+        self.visit = self.new_visit()
         login(self.visit)
 
     def wait_time(self) -> float:
-        return self._workload().think_s(self.visit.rng)
+        return self._workload().think_s(self.visit.rng, self.visit.citizen.literacy)
 
     @task
     def journey(self) -> None:
+        self.visit.abandoned = False
         if self.visit.token is None:
             login(self.visit)
             return
-        workload = self._workload()
-        name = workload.choose_journey(self.visit.rng, self.visit.level)
-        self.visit.service_code = None
-        started = time.perf_counter()
-        ok = bool(JOURNEYS[name](self.visit))
-        workload.recorder.record_journey(
-            name,
-            self.visit.service_code,
-            self.visit.citizen.residence_province,
-            (time.perf_counter() - started) * 1000.0,
+        self.run_journey(self.visit)
+
+
+class SessionUser(_Citizens):
+    """Open model: wait for an arrival, run one session, wait again."""
+
+    abstract = True
+    tickets: ClassVar[Channel | None] = None
+
+    @classmethod
+    def configure(cls, workload: Workload, tickets: Channel) -> type[SessionUser]:
+        attrs: dict[str, Any] = {"abstract": False, "workload": workload, "tickets": tickets}
+        return type("SessionUser", (cls,), attrs)
+
+    def wait_time(self) -> float:
+        return 0.0
+
+    @task
+    def session(self) -> None:
+        assert self.tickets is not None
+        ticket: Ticket = self.tickets.get()
+        began = time.time()
+        visit = self.new_visit()
+        ok = login(visit) and self.run_journey(visit)
+        ended = time.time()
+        self._workload().recorder.record_session(
+            start_delay_ms=(began - ticket.intended_at) * 1000.0,
+            raw_ms=(ended - began) * 1000.0,
+            corrected_ms=(ended - ticket.intended_at) * 1000.0,
             ok=ok,
         )

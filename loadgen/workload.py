@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dvcschema.load import ThinkTime
+from dvcschema.load import Behaviour
 from dvcschema.scenario import Scenario
 from loadgen.attachments import AttachmentFactory
 from loadgen.histograms import LatencyRecorder
@@ -27,12 +27,13 @@ class Workload:
 
     journeys: Mapping[str, float]
     services: Mapping[str, float]
-    think_time: ThinkTime
+    behaviour: Behaviour
     population: Any  # loadgen.population.Population
     attachments: AttachmentFactory
     seed: int
     recorder: LatencyRecorder = field(default_factory=LatencyRecorder)
     ledger: AuditLedger = field(default_factory=AuditLedger)
+    counters: dict[str, int] = field(default_factory=dict)
     _next_citizen: itertools.count[int] = field(default_factory=itertools.count)
     _next_user: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -51,16 +52,20 @@ class Workload:
             names = [n for n in names if n != "payment"] or ["status"]
         return rng.choices(names, weights=[self.journeys.get(n, 1.0) for n in names])[0]
 
-    def think_s(self, rng: random.Random) -> float:
-        low, high = self.think_time.min_s, self.think_time.max_s
-        return low if high <= low else rng.uniform(low, high)
+    def think_s(self, rng: random.Random, literacy: str) -> float:
+        """Pause before the next journey, from the citizen's digital-literacy segment."""
+        think = self.behaviour.think_time.get(literacy) or self.behaviour.think_time["medium"]
+        return think.min_s if think.max_s <= think.min_s else rng.uniform(think.min_s, think.max_s)
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + n
 
 
 def build_workload(scenario: Scenario, population: Any) -> Workload:
     return Workload(
         journeys=dict(scenario.mix.journeys),
         services=dict(scenario.mix.services),
-        think_time=scenario.load.think_time,
+        behaviour=scenario.load.behaviour,
         population=population,
         attachments=AttachmentFactory(rng=scenario.seed),
         seed=scenario.seed,

@@ -116,9 +116,9 @@ MALFORMED = [
     ("not a mapping", "- just\n- a list\n", "expected a mapping", 1),
     ("invalid YAML", VALID + "load: [unclosed\n", "invalid YAML", 14),
     (
-        "stages longer than duration",
-        VALID.replace("  users: 5\n", "  stages: [{duration: 40s, target: 5}]\n"),
-        "stages last 40s",
+        "duration longer than stages",
+        VALID.replace("  users: 5\n", "  stages: [{duration: 20s, target: 5}]\n"),
+        "stages last 20s",
         4,
     ),
     ("negative population", VALID.replace("size: 100", "size: 0"), "out of range", 5),

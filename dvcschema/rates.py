@@ -1,0 +1,206 @@
+"""Arrival-rate profiles for the open workload model: stages, diurnal, deadline, CSV.
+
+Every profile is reduced to piecewise-linear knots ``(t_s, rate_per_s)`` in *run*
+time, so the rate at any time is ``numpy.interp`` and the exact maximum over a window
+(needed to thin a Poisson process) is the largest knot inside it or at its ends.
+
+Time compression (``speed``) shortens time, not rates: with ``speed: 60`` a day's
+shape is replayed in 24 minutes at the same sessions per second, so the peak load
+is what it would be on the day, reached sooner.
+
+The diurnal shape is an estimate: a working-day pattern of public-service traffic
+(quiet at night, peaks mid-morning and mid-afternoon, Vietnam time); the seeds give
+no hourly figures for the National Public Service Portal, so replace it with a CSV
+of real per-minute counts where you have them.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+DAY_S = 86_400.0
+# Relative arrivals by hour of day (00..23), estimate; see the module docstring.
+DIURNAL_WEIGHTS = (
+    0.05, 0.03, 0.02, 0.02, 0.03, 0.08, 0.20, 0.45, 0.80, 1.00, 0.95, 0.80,
+    0.55, 0.60, 0.85, 0.95, 0.85, 0.60, 0.40, 0.35, 0.35, 0.30, 0.20, 0.10,
+)  # fmt: skip
+DEADLINE_STEP_S = 60.0  # the deadline curve is sampled every profile minute
+
+
+@dataclass(frozen=True)
+class RateProfile:
+    """Arrival rate (sessions/s) as piecewise-linear knots in run time.
+
+    Parameters
+    ----------
+    t_s
+        Knot times in seconds since the start of the run, increasing, from 0.
+    rate_per_s
+        Rates at the knots (>= 0); a step is two knots at the same time.
+    kind
+        Where it came from (``constant``, ``stages``, ``diurnal``, ``deadline``, ``csv``).
+    """
+
+    t_s: tuple[float, ...]
+    rate_per_s: tuple[float, ...]
+    kind: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.t_s[-1]
+
+    def rate_at(self, t_s: ArrayLike) -> NDArray[np.float64]:
+        """Rate at run time(s) ``t_s``; 0 after the end."""
+        t = np.asarray(t_s, dtype=np.float64)
+        rate = np.interp(t, self.t_s, self.rate_per_s, right=0.0)
+        return np.where(t >= self.t_s[-1], 0.0, rate) if t.ndim else np.asarray(rate)
+
+    def max_rate(self, t0_s: float, t1_s: float) -> float:
+        """Exact maximum of the rate over ``[t0_s, t1_s]``."""
+        knots = np.asarray(self.t_s)
+        inside = np.asarray(self.rate_per_s)[(knots >= t0_s) & (knots <= t1_s)]
+        ends = np.interp([t0_s, t1_s], self.t_s, self.rate_per_s, right=0.0)
+        return float(max(inside.max(initial=0.0), ends.max()))
+
+    def expected_arrivals(self, t0_s: float = 0.0, t1_s: float | None = None) -> float:
+        """∫ rate dt over ``[t0_s, t1_s]`` (trapezoids are exact for linear pieces)."""
+        t1_s = self.duration_s if t1_s is None else t1_s
+        grid = np.union1d(np.clip(self.t_s, t0_s, t1_s), [t0_s, t1_s])
+        return float(np.trapezoid(self.rate_at(grid), grid)) if t1_s > t0_s else 0.0
+
+    def mean_rate(self, duration_s: float | None = None) -> float:
+        duration_s = self.duration_s if duration_s is None else duration_s
+        return self.expected_arrivals(0.0, duration_s) / duration_s if duration_s > 0 else 0.0
+
+    def scaled(self, factor: float) -> RateProfile:
+        """The same shape at ``factor`` times the rate (a worker's share, a what-if)."""
+        return RateProfile(self.t_s, tuple(r * factor for r in self.rate_per_s), self.kind)
+
+
+def constant(rate_per_s: float, duration_s: float) -> RateProfile:
+    return RateProfile((0.0, duration_s), (rate_per_s, rate_per_s), "constant")
+
+
+def stages(items: list[tuple[float, float, bool]], start_rate: float = 0.0) -> RateProfile:
+    """Stages of ``(duration_s, rate, step)``: ramp linearly (or jump, when ``step``)."""
+    t, rate = [0.0], [start_rate]
+    for duration_s, target, step in items:
+        if step:
+            t.append(t[-1])
+            rate.append(target)
+        t.append(t[-1] + duration_s)
+        rate.append(target)
+    return RateProfile(tuple(t), tuple(rate), "stages")
+
+
+def diurnal_rate(hours: ArrayLike, peak: float, trough: float) -> NDArray[np.float64]:
+    """The diurnal shape at clock ``hours`` (0-24, cyclic), between trough and peak."""
+    weights = np.asarray(DIURNAL_WEIGHTS)
+    mid = np.arange(24) + 0.5  # each weight is the mean of its hour, placed at its middle
+    x = np.concatenate([[mid[-1] - 24], mid, [mid[0] + 24]])
+    y = np.concatenate([[weights[-1]], weights, [weights[0]]])
+    w = np.interp(np.mod(np.asarray(hours, dtype=np.float64), 24.0), x, y)
+    return trough + (peak - trough) * (w - weights.min()) / (weights.max() - weights.min())
+
+
+def deadline_factor(
+    profile_s: ArrayLike, deadline_s: float, surge: float, rise_s: float, after: float
+) -> NDArray[np.float64]:
+    """Multiplier rising as ``1 + (surge-1)·exp(-(deadline-t)/rise)`` up to the deadline,
+    then ``after`` (citizens who missed it stop coming)."""
+    t = np.asarray(profile_s, dtype=np.float64)
+    growth = 1.0 + (surge - 1.0) * np.exp(-np.maximum(deadline_s - t, 0.0) / rise_s)
+    return np.where(t < deadline_s, growth, after)
+
+
+def sampled(
+    kind: str,
+    rate_of_profile_s: np.ndarray,
+    profile_s: np.ndarray,
+    *,
+    start_s: float,
+    speed: float,
+) -> RateProfile:
+    """Knots from a profile sampled at ``profile_s`` (profile seconds), in run time."""
+    run_s = (profile_s - start_s) / speed
+    return RateProfile(tuple(map(float, run_s)), tuple(map(float, rate_of_profile_s)), kind)
+
+
+def day_profile(
+    kind: str,
+    *,
+    peak: float,
+    trough: float,
+    start_s: float,
+    length_s: float,
+    speed: float,
+    deadline: tuple[float, float, float, float] | None = None,
+) -> RateProfile:
+    """Diurnal (or deadline, when ``deadline=(at_s, surge, rise_s, after)``) knots.
+
+    The deadline curve is sampled every profile minute (linear interpolation of the
+    exponential rise then errs by at most ~(60 s / rise)²/8, 1e-5 for a 2 h rise), and
+    the deadline itself is a step: two knots at the same time.
+    """
+    step = DEADLINE_STEP_S if deadline else 1800.0
+    n = max(2, math.ceil(length_s / step) + 1)
+    profile_s = np.linspace(start_s, start_s + length_s, n)
+    if deadline is None:
+        rate = diurnal_rate(profile_s / 3600.0, peak, trough)
+        return sampled(kind, rate, profile_s, start_s=start_s, speed=speed)
+    at_s, surge, rise_s, after = deadline
+    if start_s < at_s < start_s + length_s:
+        profile_s = np.sort(np.concatenate([profile_s, [at_s, at_s]]))
+    factor = deadline_factor(profile_s, at_s, surge, rise_s, after)
+    first_at = np.flatnonzero(profile_s == at_s)[:1]
+    factor[first_at] = surge  # the left side of the step: the peak at the deadline
+    rate = diurnal_rate(profile_s / 3600.0, peak, trough) * factor
+    return sampled(kind, rate, profile_s, start_s=start_s, speed=speed)
+
+
+def read_counts_csv(path: Path, interval_s: float) -> tuple[np.ndarray, list[int]]:
+    """Counts per interval from a CSV with a ``count`` column; rates, and the data lines.
+
+    Raises ``ValueError`` naming the line of the first bad value.
+    """
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or "count" not in reader.fieldnames:
+            raise ValueError(f"{str(path)!r} needs a header with a 'count' column")
+        counts, lines = [], []
+        for row in reader:
+            value = (row.get("count") or "").strip()
+            try:
+                count = float(value)
+            except ValueError:
+                raise ValueError(
+                    f"{str(path)!r} line {reader.line_num}: count {value!r} is not a number"
+                ) from None
+            if not math.isfinite(count) or count < 0:
+                raise ValueError(f"{str(path)!r} line {reader.line_num}: count {value!r} < 0")
+            counts.append(count)
+            lines.append(reader.line_num)
+    if not counts:
+        raise ValueError(f"{str(path)!r} has no data rows")
+    return np.asarray(counts) / interval_s, lines
+
+
+def csv_profile(
+    rates: np.ndarray, interval_s: float, *, start_s: float, speed: float
+) -> RateProfile:
+    """Piecewise-constant rates (one per interval) as knots, from ``start_s`` on."""
+    edges = np.arange(rates.size + 1) * interval_s
+    t = np.repeat(edges, 2)[1:-1]  # a step at every inner edge
+    r = np.repeat(rates, 2)
+    keep = t >= start_s
+    t, r = t[keep], r[keep]
+    if t.size == 0 or t[0] > start_s:
+        first = rates[min(int(start_s // interval_s), rates.size - 1)]
+        t, r = np.insert(t, 0, start_s), np.insert(r, 0, first)
+    return sampled("csv", r, t, start_s=start_s, speed=speed)

@@ -1,0 +1,70 @@
+"""Capacity plans and their plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models import Budget, ModelError, TierDemand, plan_capacity
+from models.plot import plot_staffing
+
+HOURS = np.arange(25) * 3600.0
+RATE = 200 + 1800 * np.exp(-(((np.arange(25) - 20) / 1.5) ** 2))  # a deadline evening
+
+
+def day_plan(method: str = "mol") -> object:
+    return plan_capacity(
+        [TierDemand("web", 0.08), TierDemand("db", 0.01, visits=5, max_servers=30)],
+        HOURS,
+        RATE,
+        [Budget("response_quantile", 2.0, quantile=0.95), Budget("prob_wait", 0.2, tier="db")],
+        method=method,
+    )
+
+
+def test_plan_meets_budgets_in_every_interval() -> None:
+    plan = day_plan()
+    assert len(plan.interval_starts_s) == 24
+    web, db = plan.tier("web"), plan.tier("db")
+    assert np.all(web.p95_response_s <= 2.0 + 1e-9)
+    assert np.all(db.prob_wait <= 0.2 + 1e-12)
+    assert np.all(web.utilization < 1) and np.all(db.utilization < 1)
+    assert web.servers.argmax() in (19, 20)  # the peak hour
+    assert db.exceeds_max.any() and not db.exceeds_max.all()
+
+
+def test_plan_to_dict_is_json_serialisable() -> None:
+    d = day_plan("psa").to_dict()
+    text = json.dumps(d)
+    back = json.loads(text)
+    assert back["method"] == "psa"
+    assert set(back["intervals"][0]["tiers"]) == {"web", "db"}
+    assert isinstance(back["intervals"][20]["tiers"]["web"]["servers"], int)
+
+
+def test_plot_writes_a_png(tmp_path: Path) -> None:
+    out = tmp_path / "plan.png"
+    plot_staffing(day_plan(), out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("tiers", "budgets", "match"),
+    [
+        ([], [Budget("prob_wait", 0.2)], "at least one tier"),
+        ([TierDemand("a", 0.1), TierDemand("a", 0.2)], [Budget("prob_wait", 0.2)], "unique"),
+        ([TierDemand("a", 0.1)], [], "at least one budget"),
+        ([TierDemand("a", 0.1)], [Budget("prob_wait", 0.2, tier="b")], "names tier 'b'"),
+    ],
+)
+def test_plan_validation(tiers: list[TierDemand], budgets: list[Budget], match: str) -> None:
+    with pytest.raises(ModelError, match=match):
+        plan_capacity(tiers, [0, 3600], [1.0, 2.0], budgets)
+
+
+def test_tier_validation() -> None:
+    with pytest.raises(ModelError, match="service_time_s"):
+        TierDemand("web", 0.0)
