@@ -59,7 +59,7 @@ class RateProfile:
         """Rate at run time(s) ``t_s``; 0 after the end."""
         t = np.asarray(t_s, dtype=np.float64)
         rate = np.interp(t, self.t_s, self.rate_per_s, right=0.0)
-        return np.where(t >= self.t_s[-1], 0.0, rate) if t.ndim else np.asarray(rate)
+        return np.where(t >= self.t_s[-1], 0.0, rate)
 
     def max_rate(self, t0_s: float, t1_s: float) -> float:
         """Exact maximum of the rate over ``[t0_s, t1_s]``."""
@@ -69,10 +69,17 @@ class RateProfile:
         return float(max(inside.max(initial=0.0), ends.max()))
 
     def expected_arrivals(self, t0_s: float = 0.0, t1_s: float | None = None) -> float:
-        """∫ rate dt over ``[t0_s, t1_s]`` (trapezoids are exact for linear pieces)."""
+        """∫ rate dt over ``[t0_s, t1_s]``, exact: trapezoids per linear piece (steps too)."""
         t1_s = self.duration_s if t1_s is None else t1_s
-        grid = np.union1d(np.clip(self.t_s, t0_s, t1_s), [t0_s, t1_s])
-        return float(np.trapezoid(self.rate_at(grid), grid)) if t1_s > t0_s else 0.0
+        t = np.asarray(self.t_s)
+        r = np.asarray(self.rate_per_s, dtype=np.float64)
+        lo, hi = np.maximum(t[:-1], t0_s), np.minimum(t[1:], t1_s)
+        width = t[1:] - t[:-1]
+        keep = (hi > lo) & (width > 0)
+        slope = np.divide(r[1:] - r[:-1], width, out=np.zeros_like(width), where=width > 0)
+        r_lo = r[:-1] + slope * (lo - t[:-1])
+        r_hi = r[:-1] + slope * (hi - t[:-1])
+        return float(np.sum(((r_lo + r_hi) / 2.0 * (hi - lo))[keep]))
 
     def mean_rate(self, duration_s: float | None = None) -> float:
         duration_s = self.duration_s if duration_s is None else duration_s

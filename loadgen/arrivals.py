@@ -11,6 +11,13 @@ channel. When no user is idle (``max_concurrency`` sessions are running), the ar
 is *dropped* and counted (k6's ``dropped_iterations``), never silently lost. The delay
 between an arrival's intended and actual start is recorded for every session.
 
+Resolution: gevent's loop (libev on epoll) wakes timers with 1 ms granularity and a
+process sends one request at a time (~0.25 ms of CPU each), so arrivals due within
+the same millisecond leave back to back. Gaps shorter than ~1 ms are therefore
+distorted (the rate and the process at coarser scales are not); the session start
+delays in ``summary.json`` show how late dispatch was. Busy-waiting to the exact
+time was tried and made things worse on a 2-core machine shared with the target.
+
 References
 ----------
 .. [1] P. A. W. Lewis and G. S. Shedler, "Simulation of nonhomogeneous Poisson

@@ -120,7 +120,7 @@ class LatencyRecorder:
                     "failures": series.interval_failures,
                     "histogram": encode(series.interval),
                 }
-                series.interval.reset()
+                series.interval = new_histogram()  # 0.1 ms; reset() loops in Python, 2 ms
                 series.interval_failures = 0
         self.interval_started_at = now
         self.intervals.append(row)

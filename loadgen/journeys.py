@@ -1,5 +1,6 @@
 """The citizen journeys: log in, file a dossier, pay its fee, check its status.
 
+Journeys: ``browse`` (look a procedure up), ``filing``, ``payment``, ``status``.
 Each journey is a function of a :class:`Visit` (one citizen's session with a client).
 Every response is checked for content, not only status: a 200 with a wrong body is a
 failure ("content check"). Request names are route templates (``/dossiers/[code]``),
@@ -366,7 +367,26 @@ def tag_index(endpoints: list[str]) -> dict[str, list[str]]:
     return index
 
 
+def browse(visit: Visit) -> bool:
+    """Look a procedure up: the catalogue, then one service's form (no filing)."""
+    if not _load_catalogue(visit):
+        return False
+    service = _choose_service(visit, paid_only=False)
+    if service is None:
+        return False
+    visit.service_code = service
+    form = call(
+        visit,
+        "GET",
+        f"/services/{service}/form",
+        "/services/[code]/form",
+        keys=("fields", "attachments"),
+    )
+    return form is not None
+
+
 JOURNEYS: dict[str, Callable[[Visit], Any]] = {
+    "browse": browse,
     "filing": file_dossier,
     "payment": pay_fee,
     "status": check_status,

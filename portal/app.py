@@ -37,6 +37,7 @@ from portal.handlers import (
 )
 from portal.jobs import BaseJob, Inbound, PortalState
 from portal.payment_handlers import ConfirmPayment, CreatePayment
+from portal.protocol import RECEIVED_SCOPE_KEY
 from portal.replies import ApiError, Reply, error_reply
 
 RECORD_SCOPE_KEY = "dvcload.access_record"
@@ -92,7 +93,8 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        record = AccessRecord(t_arrival=time.time(), method=scope["method"])
+        t_arrival = scope.get(RECEIVED_SCOPE_KEY) or time.time()
+        record = AccessRecord(t_arrival=t_arrival, method=scope["method"])
         scope[RECORD_SCOPE_KEY] = record
         if scope["path"] == "/health":
             record.endpoint = "/health"

@@ -32,6 +32,7 @@ from portal.config import resolve_config
 from portal.jobs import PortalState
 from portal.network import TierNetwork
 from portal.population import load_population
+from portal.protocol import stamping_protocol
 from portal.storage import Database
 
 GRACEFUL_SHUTDOWN_S = 5
@@ -140,7 +141,7 @@ def serve(options: PortalOptions, on_ready: Callable[[str], None]) -> None:
         access_log=False,
         log_level="warning",
         loop="auto",
-        http="auto",
+        http=stamping_protocol(),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     server = _Server(config, lambda: on_ready(url), options.stop_on_stdin_close)

@@ -1,0 +1,34 @@
+"""Arrival stamps taken when the request's bytes are read, not when the app starts.
+
+The access log's ``t_arrival`` is the ground truth the harness's arrival process is
+checked against. An ASGI app only starts once the event loop reaches its task, after
+every other callback that became ready in the same loop iteration, so stamping in the
+app compresses the gaps between requests that arrive while the loop is busy. This
+protocol (uvicorn's httptools protocol) stamps the time in ``on_message_begin``,
+which httptools calls from ``data_received`` as it parses the request's first bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+RECEIVED_SCOPE_KEY = "dvcload.t_received"
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools missing: uvicorn's h11 protocol, app-start stamps
+    HttpToolsProtocol = None
+
+
+def stamping_protocol() -> Any:
+    """The protocol class for ``uvicorn.Config(http=...)``, or ``"auto"`` without httptools."""
+    if HttpToolsProtocol is None:
+        return "auto"
+
+    class StampingHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc, valid-type]
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self.scope[RECEIVED_SCOPE_KEY] = time.time()  # type: ignore[literal-required]
+
+    return StampingHttpToolsProtocol
