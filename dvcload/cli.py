@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands that run Locust: gevent must monkey-patch the process before anything else
 # imports ssl, threading or subprocess (Locust itself does this at import).
-GEVENT_COMMANDS = frozenset({"run"})
+GEVENT_COMMANDS = frozenset({"run", "worker"})
 
 
 def _patch_for_locust(argv: Sequence[str]) -> None:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +29,7 @@ from loadgen.export import write_population
 from loadgen.journeys import tag_index
 from loadgen.population import generate_population
 from loadgen.results import build_manifest, create_run_folder, write_json, write_jsonl
-from loadgen.runner import LoadRun, Progress, run_load
+from loadgen.runner import LoadRun, MasterOptions, Progress, run_load
 from loadgen.workload import Workload, build_workload
 
 log = logging.getLogger("dvcload")
@@ -36,13 +40,14 @@ def execute_run(
     *,
     out_root: Path,
     on_progress: Callable[[Progress], None] | None = None,
+    distribution: Distribution | None = None,
 ) -> tuple[Path, bool]:
     """Run ``scenario``; return the results folder and whether any request succeeded."""
     started_at = time.time()
     folder = create_run_folder(out_root, scenario.name, started_at)
     handler = _log_to(folder / "run.log")
     try:
-        return folder, _execute(scenario, folder, on_progress)
+        return folder, _execute(scenario, folder, on_progress, distribution or Distribution())
     except ConfigError:
         shutil.rmtree(folder, ignore_errors=True)  # nothing was measured: leave no folder
         raise
@@ -51,11 +56,40 @@ def execute_run(
         handler.close()
 
 
+@dataclass(frozen=True)
+class Distribution:
+    """Where the users run: here (``processes=1``), in local worker processes
+    (``processes=N``, Locust's master/worker protocol over 127.0.0.1), or in workers on
+    other machines (``remote_workers=N``: start ``dvcload worker`` there)."""
+
+    processes: int = 1
+    remote_workers: int = 0
+    bind_host: str = "127.0.0.1"
+    bind_port: int | None = None
+
+    def master(self, stack: ExitStack, folder: Path, host: str) -> MasterOptions | None:
+        if self.processes <= 1 and self.remote_workers == 0:
+            return None
+        port = self.bind_port or _free_port(self.bind_host)
+        if self.remote_workers:
+            return MasterOptions(self.remote_workers, self.bind_host, port)
+        return MasterOptions(
+            self.processes,
+            self.bind_host,
+            port,
+            start_workers=lambda p: _spawn_workers(stack, folder, host, p, self.processes),
+        )
+
+
 def _execute(
-    scenario: Scenario, folder: Path, on_progress: Callable[[Progress], None] | None
+    scenario: Scenario,
+    folder: Path,
+    on_progress: Callable[[Progress], None] | None,
+    distribution: Distribution,
 ) -> bool:
     population = generate_population(scenario.population.size, seed=scenario.seed)
     workload = build_workload(scenario, population)
+    write_json(folder / "scenario.json", scenario.as_dict())  # what workers load
     process = psutil.Process()
     cpu_before = process.cpu_times()
     with ExitStack() as stack:
@@ -67,6 +101,7 @@ def _execute(
             duration_s=scenario.duration_s,
             results_dir=folder,
             on_progress=on_progress,
+            master=distribution.master(stack, folder, host),
         )
     cpu_after = process.cpu_times()
     cpu_s = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
@@ -74,6 +109,38 @@ def _execute(
         folder, scenario, target=target, load=load, workload=workload, cpu_s=cpu_s
     )
     return bool(summary["requests"] > summary["failures"])
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _spawn_workers(stack: ExitStack, folder: Path, host: str, port: int, n: int) -> None:
+    """Start ``n`` ``dvcload worker`` processes; they are stopped by PID at the end."""
+    for k in range(n):
+        log_file = stack.enter_context((folder / f"worker-{k}.log").open("w", encoding="utf-8"))
+        command = [
+            sys.executable, "-m", "dvcload", "worker", str(folder / "scenario.json"),
+            "--master-host", "127.0.0.1", "--master-port", str(port),
+            "--partition", f"{k}/{n}", "--target", host,
+        ]  # fmt: skip
+        child = subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        log.info("worker %d/%d started (pid %d)", k, n, child.pid)
+        stack.callback(_stop_child, child)
+
+
+def _stop_child(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=5)
 
 
 def _start_target(
@@ -149,6 +216,11 @@ def _write_results(
                 "provinces": section_figures(recorder.section("provinces"), load.duration_s),
             },
             "partial": load.interrupted,
+            **({"workers": load.workers} if load.workers else {}),
+            "locust_totals": {
+                "requests": load.environment.stats.total.num_requests,
+                "failures": load.environment.stats.total.num_failures,
+            },
             **({"arrivals": load.arrivals} if load.arrivals else {}),
             **_sessions(recorder, workload),
             "users": {"max": load.max_users},

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -87,7 +87,6 @@ class ArrivalStats:
     started: int = 0  # handed to a session user
     dropped: int = 0  # no session user was free
     late: int = 0  # started more than LATE_S after the intended time
-    start_delays_ms: list[float] = field(default_factory=list)
 
     def merge(self, other: dict[str, int]) -> None:
         self.offered += int(other.get("offered", 0))

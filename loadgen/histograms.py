@@ -20,6 +20,7 @@ from dvcschema.histograms import (
     LOWEST_US,
     SIGNIFICANT_DIGITS,
     EndpointHistogram,
+    decode,
     encode,
     new_histogram,
 )
@@ -57,8 +58,14 @@ class LatencyRecorder:
         Wall-clock function (Unix seconds), injectable for tests.
     """
 
-    def __init__(self, interval_s: float = REPORT_INTERVAL_S, clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        interval_s: float = REPORT_INTERVAL_S,
+        clock: Any = time.time,
+        interval_sections: tuple[str, ...] = _INTERVAL_SECTIONS,
+    ) -> None:
         self.interval_s = interval_s
+        self.interval_sections = interval_sections
         self._clock = clock
         self._sections: dict[str, dict[str, _Series]] = {name: {} for name in SECTIONS}
         self.interval_started_at = clock()
@@ -77,7 +84,7 @@ class LatencyRecorder:
             value_us = HIGHEST_US
             series.clamped += 1
         series.total.record_value(value_us)
-        if section in _INTERVAL_SECTIONS:
+        if section in self.interval_sections:
             series.interval.record_value(value_us)
             if failed:
                 series.interval_failures += 1
@@ -109,7 +116,7 @@ class LatencyRecorder:
         """Close the current interval: encode its histograms, reset them, keep the row."""
         now = self._clock()
         row: dict[str, Any] = {"t_start": self.interval_started_at, "t_end": now}
-        for section in _INTERVAL_SECTIONS:
+        for section in self.interval_sections:
             row[section] = {}
             for key, series in self._sections[section].items():
                 count = series.interval.get_total_count()
@@ -125,6 +132,27 @@ class LatencyRecorder:
         self.interval_started_at = now
         self.intervals.append(row)
         return row
+
+    def merge_row(self, row: dict[str, Any]) -> int:
+        """Add a row from another recorder (a worker's delta); returns the requests added."""
+        added = 0
+        for section in SECTIONS:
+            for key, entry in row.get(section, {}).items():
+                hist = decode(entry["histogram"])
+                series = self._sections[section].setdefault(key, _Series())
+                series.total.add(hist)
+                series.failures += int(entry["failures"])
+                if section in self.interval_sections:
+                    series.interval.add(hist)
+                    series.interval_failures += int(entry["failures"])
+                if section == "endpoints":
+                    added += int(hist.get_total_count())
+        return added
+
+    def totals(self) -> tuple[int, int]:
+        """Requests and failures recorded (or merged) so far."""
+        series = self._sections["endpoints"].values()
+        return (sum(s.total.get_total_count() for s in series), sum(s.failures for s in series))
 
     def section(self, name: str) -> dict[str, EndpointHistogram]:
         """The cumulative histogram and failure count of every key of a section."""

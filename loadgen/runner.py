@@ -1,8 +1,10 @@
 """Run Locust in-process, headless, for a bounded time, and collect what it measured.
 
-The caller must have imported ``locust`` (which monkey-patches the process with
-gevent) before starting any thread or subprocess; ``dvcload`` does that at start for
-the commands that load.
+Three roles share one set-up: ``local`` (one process), ``master`` (Locust's master
+runner; the users run in worker processes that report back) and ``worker``. The
+caller must have imported ``locust`` (which monkey-patches the process with gevent)
+before starting any thread or subprocess; ``dvcload`` does that at start for the
+commands that load.
 """
 
 from __future__ import annotations
@@ -29,13 +31,18 @@ from locust.stats import (
     stats_history,
 )
 
+from dvcschema.errors import RunError
 from dvcschema.load import Load, OpenLoad
-from loadgen.arrivals import Dispatcher, Ticket, poisson_arrivals
+from loadgen.arrivals import ArrivalStats, Dispatcher, Ticket, poisson_arrivals
+from loadgen.distributed import MasterMerger, WorkerReporter
 from loadgen.shapes import stages_shape
 from loadgen.users import CitizenUser, SessionUser
 from loadgen.workload import Workload
 
 PROGRESS_INTERVAL_S = 2.0
+START_MESSAGE = "dvcload_start"
+START_DELAY_S = 0.5  # workers start dispatching this long after the master's message
+SPAWN_TIMEOUT_S = 60.0
 _POLL_S = 0.1
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,17 @@ class Progress:
     failures: int
 
 
+@dataclass(frozen=True)
+class MasterOptions:
+    """Run as Locust's master; ``start_workers(port)`` launches the workers."""
+
+    expect_workers: int
+    bind_host: str = "127.0.0.1"
+    bind_port: int = 5557
+    start_workers: Callable[[int], None] | None = None
+    connect_timeout_s: float = 60.0
+
+
 @dataclass
 class LoadRun:
     """What a finished (or interrupted) run measured."""
@@ -63,10 +81,26 @@ class LoadRun:
     environment: Environment
     interrupted: bool
     arrivals: dict[str, Any] | None = None
+    workers: list[dict[str, Any]] | None = None
 
     @property
     def duration_s(self) -> float:
         return self.ended_at - self.started_at
+
+
+def _environment(
+    workload: Workload, load: Load, host: str, duration_s: float
+) -> tuple[Environment, Channel]:
+    tickets: Channel = Channel()
+    if isinstance(load, OpenLoad):
+        user_class: type = SessionUser.configure(workload, tickets)
+        shape = None
+    else:
+        user_class = CitizenUser.configure(workload)
+        shape = stages_shape(load.schedule(duration_s))
+    env = Environment(user_classes=[user_class], shape_class=shape, host=host, events=Events())
+    env.events.request.add_listener(_recorder_listener(workload))
+    return env, tickets
 
 
 def run_load(
@@ -78,23 +112,23 @@ def run_load(
     results_dir: Path,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    master: MasterOptions | None = None,
 ) -> LoadRun:
     """Run the citizens against ``host`` for ``duration_s`` seconds, closed or open.
 
     Writes Locust's CSV files (``locust_*.csv``) and its HTML report into
-    ``results_dir``; the HDR histograms stay in ``workload.recorder`` and, for the open
-    model, the arrival counts in the returned :class:`LoadRun`.
+    ``results_dir``; the HDR histograms stay in ``workload.recorder`` (merged from the
+    workers when ``master`` is given), the arrival counts in the returned run.
     """
-    tickets: Channel = Channel()
-    if isinstance(load, OpenLoad):
-        user_class: type = SessionUser.configure(workload, tickets)
-        shape = None
+    env, tickets = _environment(workload, load, host, duration_s)
+    merger = None
+    if master is None:
+        runner = env.create_local_runner()
     else:
-        user_class = CitizenUser.configure(workload)
-        shape = stages_shape(load.schedule(duration_s))
-    env = Environment(user_classes=[user_class], shape_class=shape, host=host, events=Events())
-    env.events.request.add_listener(_recorder_listener(workload))
-    runner = env.create_local_runner()
+        runner = env.create_master_runner(master.bind_host, master.bind_port)
+        merger = MasterMerger(workload)
+        env.events.worker_report.add_listener(merger.on_worker_report)
+        _await_workers(env, master)
     csv_writer = StatsCSVFileWriter(
         env, PERCENTILES_TO_REPORT, str(results_dir / "locust"), full_history=True
     )
@@ -103,82 +137,141 @@ def run_load(
         gevent.spawn(stats_history, runner),
         gevent.spawn(_roll_intervals, workload),
     ]
-    dispatcher = None
+    open_run, started_at = None, time.time()
     if isinstance(load, OpenLoad):
-        dispatcher = _start_open(
-            env, load, workload, tickets, duration_s=duration_s, should_stop=should_stop
-        )
-        greenlets.append(dispatcher.greenlet)
+        _spawn_pool(env, load.max_concurrency)
+        if master is None:
+            open_run = _start_dispatcher(load, workload, tickets, duration_s, should_stop)
+            greenlets.append(open_run.greenlet)
+            started_at = open_run.started_at
+        else:  # every worker dispatches its share from the same moment
+            runner.send_message(START_MESSAGE, {"delay_s": START_DELAY_S})
+            started_at = time.time() + START_DELAY_S
+            gevent.sleep(START_DELAY_S)
     else:
         runner.start_shape()
     gc.freeze()  # population and setup into the permanent generation: shorter GC pauses
-    started_at = dispatcher.started_at if dispatcher else time.time()
     max_users, interrupted = 0, False
     try:
         max_users = _wait(env, started_at, duration_s, on_progress, should_stop)
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        runner.quit()
         ended_at = time.time()
+        runner.quit()  # a master waits for the workers' final reports
         workload.recorder.roll_interval()
         gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.1)  # let the CSV writer write the final rows
         gevent.killall(greenlets, block=True, timeout=5)
         csv_writer.close_files()
     interrupted = interrupted or should_stop()
     _write_locust_report(env, results_dir)
-    arrivals = dispatcher.summary(load, ended_at) if dispatcher else None
-    return LoadRun(started_at, ended_at, max_users, env, interrupted, arrivals)
+    arrivals = None
+    if isinstance(load, OpenLoad):
+        stats = merger.arrival_stats() if merger else open_run.dispatcher.stats  # type: ignore[union-attr]
+        arrivals = arrival_summary(stats, load, started_at, ended_at)
+    if merger is not None:
+        for name, value in merger.counters().items():
+            workload.count(name, value)
+    workers = merger.summary() if merger else None
+    return LoadRun(started_at, ended_at, max_users, env, interrupted, arrivals, workers)
+
+
+def run_worker(
+    workload: Workload,
+    load: Load,
+    *,
+    host: str,
+    master_host: str,
+    master_port: int,
+    partition: tuple[int, int],
+    duration_s: float,
+) -> None:
+    """Serve a master until it says quit: run users, report measurements with each
+    Locust report. For the open model, dispatch this worker's share of the arrivals."""
+    env, tickets = _environment(workload, load, host, duration_s)
+    runner = env.create_worker_runner(master_host, master_port)
+    reporter = WorkerReporter(workload, partition)
+    env.events.report_to_master.add_listener(reporter.on_report_to_master)
+    if isinstance(load, OpenLoad):
+        k, n = partition
+        share = OpenLoad(
+            load.profile.scaled(1.0 / n), load.max_concurrency, load.rate_spec, load.behaviour
+        )
+
+        def on_start(environment: Environment, msg: Any, **_: Any) -> None:
+            run = _start_dispatcher(
+                share, workload, tickets, duration_s, lambda: False,
+                seed_offset=k + 1, started_at=time.time() + float(msg.data["delay_s"]),
+            )  # fmt: skip
+            reporter.arrivals = run.dispatcher.stats
+
+        runner.register_message(START_MESSAGE, on_start)
+    gc.freeze()
+    runner.greenlet.join()
+
+
+def arrival_summary(
+    stats: ArrivalStats, load: OpenLoad, started_at: float, ended_at: float
+) -> dict[str, Any]:
+    """``summary.json``'s ``arrivals``: target versus achieved, dropped."""
+    elapsed_s = max(ended_at - started_at, 1e-9)
+    expected = load.profile.expected_arrivals(0.0, elapsed_s)
+    return {
+        "model": "open",
+        "target_rate": expected / elapsed_s,
+        "achieved_rate": stats.started / elapsed_s,
+        "offered_rate": stats.offered / elapsed_s,
+        "expected": expected,
+        "offered": stats.offered,
+        "started": stats.started,
+        "dropped": stats.dropped,
+        "dropped_ratio": stats.dropped / stats.offered if stats.offered else 0.0,
+        "late": stats.late,
+        "max_concurrency": load.max_concurrency,
+    }
 
 
 @dataclass
 class _OpenRun:
-    """The dispatcher greenlet of an open-model run and what it counted."""
-
     dispatcher: Dispatcher
     greenlet: gevent.Greenlet
     started_at: float
 
-    def summary(self, load: OpenLoad, ended_at: float) -> dict[str, Any]:
-        """``summary.json``'s ``arrivals``: target versus achieved, dropped."""
-        stats = self.dispatcher.stats
-        elapsed_s = max(ended_at - self.started_at, 1e-9)
-        expected = load.profile.expected_arrivals(0.0, elapsed_s)
-        return {
-            "model": "open",
-            "target_rate": expected / elapsed_s,
-            "achieved_rate": stats.started / elapsed_s,
-            "offered_rate": stats.offered / elapsed_s,
-            "expected": expected,
-            "offered": stats.offered,
-            "started": stats.started,
-            "dropped": stats.dropped,
-            "dropped_ratio": stats.dropped / stats.offered if stats.offered else 0.0,
-            "late": stats.late,
-            "max_concurrency": load.max_concurrency,
-        }
 
-
-SPAWN_TIMEOUT_S = 60.0
-
-
-def _start_open(
-    env: Environment,
-    load: OpenLoad,
-    workload: Workload,
-    tickets: Channel,
-    *,
-    duration_s: float,
-    should_stop: Callable[[], bool],
-) -> _OpenRun:
-    """Spawn the pool of session users, then start dispatching arrivals."""
+def _await_workers(env: Environment, master: MasterOptions) -> None:
     assert env.runner is not None
-    pool = load.max_concurrency
+    if master.start_workers is not None:
+        master.start_workers(master.bind_port)
+    deadline = time.time() + master.connect_timeout_s
+    while len(env.runner.clients.ready) < master.expect_workers:  # type: ignore[attr-defined]
+        if time.time() > deadline:
+            ready = len(env.runner.clients.ready)  # type: ignore[attr-defined]
+            raise RunError(
+                f"only {ready} of {master.expect_workers} workers connected within "
+                f"{master.connect_timeout_s:.0f} s"
+            )
+        gevent.sleep(_POLL_S)
+
+
+def _spawn_pool(env: Environment, pool: int) -> None:
+    """Start the open model's session users (all of them, before the first arrival)."""
+    assert env.runner is not None
     env.runner.start(pool, spawn_rate=pool)
     deadline = time.time() + SPAWN_TIMEOUT_S
     while env.runner.user_count < pool and time.time() < deadline:
         gevent.sleep(_POLL_S)
 
+
+def _start_dispatcher(
+    load: OpenLoad,
+    workload: Workload,
+    tickets: Channel,
+    duration_s: float,
+    should_stop: Callable[[], bool],
+    *,
+    seed_offset: int = 0,
+    started_at: float | None = None,
+) -> _OpenRun:
     def offer(ticket: Ticket) -> bool:
         try:
             tickets.put(ticket, block=False)
@@ -186,9 +279,9 @@ def _start_open(
             return False
         return True
 
-    arrivals = poisson_arrivals(load.profile, duration_s, rng=workload.seed)
+    arrivals = poisson_arrivals(load.profile, duration_s, rng=workload.seed + seed_offset)
     dispatcher = Dispatcher(arrivals, offer, sleep=gevent.sleep)
-    started_at = time.time()
+    started_at = time.time() if started_at is None else started_at
     greenlet = gevent.spawn(dispatcher.run, started_at, should_stop)
     return _OpenRun(dispatcher, greenlet, started_at)
 

@@ -31,6 +31,7 @@ class Workload:
     population: Any  # loadgen.population.Population
     attachments: AttachmentFactory
     seed: int
+    partition: tuple[int, int] = (0, 1)
     recorder: LatencyRecorder = field(default_factory=LatencyRecorder)
     ledger: AuditLedger = field(default_factory=AuditLedger)
     counters: dict[str, int] = field(default_factory=dict)
@@ -39,7 +40,8 @@ class Workload:
 
     def new_user_rng(self) -> random.Random:
         """An independent, reproducible stream for the next user started."""
-        return random.Random(f"{self.seed}:{next(self._next_user)}")
+        k, n = self.partition
+        return random.Random(f"{self.seed}:{k}/{n}:{next(self._next_user)}")
 
     def next_citizen(self) -> Any:
         """Citizens in population order; with more users than citizens, they repeat."""
@@ -61,7 +63,9 @@ class Workload:
         self.counters[name] = self.counters.get(name, 0) + n
 
 
-def build_workload(scenario: Scenario, population: Any) -> Workload:
+def build_workload(
+    scenario: Scenario, population: Any, partition: tuple[int, int] = (0, 1)
+) -> Workload:
     return Workload(
         journeys=dict(scenario.mix.journeys),
         services=dict(scenario.mix.services),
@@ -69,4 +73,5 @@ def build_workload(scenario: Scenario, population: Any) -> Workload:
         population=population,
         attachments=AttachmentFactory(rng=scenario.seed),
         seed=scenario.seed,
+        partition=partition,
     )

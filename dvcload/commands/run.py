@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dvcschema.errors import TargetError
+from dvcschema.errors import ConfigError, TargetError
 from dvcschema.scenario import Scenario, load_scenario
 from dvcschema.settings import Overrides, apply_settings
 from dvcschema.target import refusal_reason
@@ -38,18 +38,57 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="HOST",
         help="allow load to a host outside the loopback range (repeatable)",
     )
+    parser.add_argument(
+        "--arrival-rate", help="open model: a constant rate in sessions/s (replaces the profile)"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, metavar="N",
+        help="run the users in N local worker processes (Locust master/worker on 127.0.0.1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--master", type=int, default=0, metavar="N",
+        help="be the master of N workers started elsewhere with 'dvcload worker'",
+    )  # fmt: skip
+    parser.add_argument("--master-bind", default="127.0.0.1", help="address workers connect to")
+    parser.add_argument("--master-port", type=int, default=None, help="port workers connect to")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def run(args: argparse.Namespace) -> int:
     scenario = _resolve(args)
     out_root = args.out or Path(os.environ.get("DVCLOAD_OUT", DEFAULT_RESULTS_ROOT))
-    from dvcload.orchestrate import execute_run  # imports Locust: after validation
+    distribution = _distribution(args)
+    from dvcload.orchestrate import Distribution, execute_run  # imports Locust: after validation
 
     progress = None if args.quiet else _print_progress
-    folder, ok = execute_run(scenario, out_root=out_root, on_progress=progress)
+    folder, ok = execute_run(
+        scenario, out_root=out_root, on_progress=progress,
+        distribution=Distribution(**distribution),
+    )  # fmt: skip
     print(folder)
     return 0 if ok else 3
+
+
+MAX_PROCESSES = 64
+
+
+def _distribution(args: argparse.Namespace) -> dict[str, Any]:
+    if not 1 <= args.processes <= MAX_PROCESSES:
+        raise ConfigError(
+            f"{args.processes!r} is out of range; allowed: 1-{MAX_PROCESSES}", field="--processes"
+        )
+    if args.master < 0 or (args.master and args.processes > 1):
+        raise ConfigError("give either --processes N or --master N, not both", field="--master")
+    if args.master_port is not None and not 1 <= args.master_port <= 65535:
+        raise ConfigError(
+            f"{args.master_port!r} is out of range; allowed: 1-65535", field="--master-port"
+        )
+    return {
+        "processes": args.processes,
+        "remote_workers": args.master,
+        "bind_host": args.master_bind,
+        "bind_port": args.master_port,
+    }
 
 
 def _resolve(args: argparse.Namespace) -> Scenario:
@@ -61,6 +100,7 @@ def _resolve(args: argparse.Namespace) -> Scenario:
         duration=duration,
         users=args.users,
         seed=args.seed,
+        arrival_rate=args.arrival_rate,
         allow_targets=tuple(args.allow_target),
     )
     scenario = apply_settings(load_scenario(args.scenario), overrides, os.environ)

@@ -1,0 +1,85 @@
+"""``dvcload worker``: run users for a master (``dvcload run --master`` or
+``--processes N``), drawing citizens from this worker's partition of the population."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+
+from dvcschema.errors import ConfigError, TargetError
+from dvcschema.scenario import Scenario, load_scenario, scenario_from_data
+from dvcschema.settings import Overrides, apply_settings
+from dvcschema.target import refusal_reason
+from dvcschema.yamlio import read_yaml_file
+
+NAME = "worker"
+HELP = "Run users for a dvcload master (see 'dvcload run --master' and '--processes')."
+_PARTITION = re.compile(r"(\d+)/(\d+)")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="the scenario file (or a run's scenario.json)")
+    parser.add_argument("--master-host", default="127.0.0.1", help="the master's address")
+    parser.add_argument("--master-port", type=int, default=5557, help="the master's port")
+    parser.add_argument(
+        "--partition", required=True, metavar="K/N",
+        help="this worker's slice of the population, K counted from 0 (e.g. 0/2)",
+    )  # fmt: skip
+    parser.add_argument("--target", help="the target URL (the master's portal for --processes)")
+    parser.add_argument(
+        "--allow-target", action="append", default=[], metavar="HOST",
+        help="allow load to a host outside the loopback range (repeatable)",
+    )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    partition = parse_partition(args.partition)
+    scenario = _scenario(Path(args.scenario), args)
+    if scenario.target.url is None:
+        raise ConfigError(
+            "a worker needs --target URL (the portal the master started)", field="--target"
+        )
+    from loadgen.histograms import SECTIONS, LatencyRecorder
+    from loadgen.population import generate_population
+    from loadgen.runner import run_worker
+    from loadgen.workload import build_workload
+
+    population = generate_population(
+        scenario.population.size, seed=scenario.seed, partition=partition
+    )
+    workload = build_workload(scenario, population, partition)
+    workload.recorder = LatencyRecorder(interval_sections=SECTIONS)
+    run_worker(
+        workload,
+        scenario.load,
+        host=scenario.target.url,
+        master_host=args.master_host,
+        master_port=args.master_port,
+        partition=partition,
+        duration_s=scenario.duration_s,
+    )
+    return 0
+
+
+def parse_partition(text: str) -> tuple[int, int]:
+    match = _PARTITION.fullmatch(text.strip())
+    if not match or not 0 <= int(match.group(1)) < int(match.group(2)):
+        raise ConfigError(f"{text!r} is not K/N with 0 <= K < N (e.g. 0/2)", field="--partition")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _scenario(path: Path, args: argparse.Namespace) -> Scenario:
+    data = read_yaml_file(path)
+    if isinstance(data, dict) and "source" in data:  # a run's resolved scenario.json
+        source = str(data.pop("source"))
+        scenario = scenario_from_data(data, source=source)
+    else:
+        scenario = load_scenario(path)
+    overrides = Overrides(target=args.target, allow_targets=tuple(args.allow_target))
+    scenario = apply_settings(scenario, overrides, os.environ)
+    reason = refusal_reason(scenario.target, scenario.allow_targets)
+    if reason is not None:
+        raise TargetError(reason, field="--target")
+    return scenario
