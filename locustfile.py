@@ -19,7 +19,9 @@ from typing import Any
 from locust import events
 from locust.runners import WorkerRunner
 
+from dvcload.commands.run import require_load
 from dvcschema.errors import DvcloadError
+from dvcschema.load import ClosedLoad
 from dvcschema.scenario import load_scenario
 from dvcschema.settings import Overrides, apply_settings
 from dvcschema.target import refusal_reason
@@ -59,11 +61,18 @@ class ScenarioShape(StagesShape):
 def _init(environment: Any, **_: Any) -> None:
     try:
         scenario = apply_settings(
-            load_scenario(environment.parsed_options.scenario), Overrides(), os.environ
+            require_load(load_scenario(environment.parsed_options.scenario)),
+            Overrides(),
+            os.environ,
         )
         reason = refusal_reason(scenario.target, scenario.allow_targets)
         if reason:
             raise DvcloadError(reason)
+        if not isinstance(scenario.load, ClosedLoad):
+            raise DvcloadError(
+                f"{scenario.source}: load.model: open-model scenarios run with 'dvcload run' "
+                "(Locust's UI drives a closed pool of users)"
+            )
     except DvcloadError as exc:
         raise SystemExit(f"dvcload: error: {exc}") from None
     population = generate_population(scenario.population.size, seed=scenario.seed)
@@ -78,12 +87,13 @@ def _init(environment: Any, **_: Any) -> None:
 
 
 def _start_portal(scenario: Any, population: Any) -> str:
-    from portal.launcher import EmbeddedPortal
+    from portal.launcher import EmbeddedPortal, resolve_config
 
     folder = Path(_stack.enter_context(_tempdir()))
     write_population(population, folder / "population.csv")
     portal = _stack.enter_context(
         EmbeddedPortal(
+            resolve_config(scenario.portal.config),
             servers=scenario.portal.servers,
             service_time_ms=scenario.portal.service_time_ms,
             population=folder / "population.csv",

@@ -87,6 +87,7 @@ def _execute(
     on_progress: Callable[[Progress], None] | None,
     distribution: Distribution,
 ) -> bool:
+    assert scenario.load is not None  # dvcload run refuses a scenario without one
     population = generate_population(scenario.population.size, seed=scenario.seed)
     workload = build_workload(scenario, population)
     write_json(folder / "scenario.json", scenario.as_dict())  # what workers load
@@ -149,7 +150,7 @@ def _start_target(
     if not scenario.target.embedded:
         assert scenario.target.url is not None
         return scenario.target.url, scenario.target.url
-    from portal.launcher import EmbeddedPortal
+    from portal.launcher import EmbeddedPortal, resolve_config
 
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dvcload-")))
     population_file = tmp / "population.csv"
@@ -157,7 +158,7 @@ def _start_target(
     options = scenario.portal
     portal = stack.enter_context(
         EmbeddedPortal(
-            config_path=_portal_config(options.config),
+            config_path=resolve_config(options.config),
             servers=options.servers,
             service_time_ms=options.service_time_ms,
             access_log=folder / "portal_access.jsonl",
@@ -169,24 +170,6 @@ def _start_target(
     )
     log.info("embedded portal at %s (pid %s)", portal.url, portal.pid)
     return portal.url, f"embedded ({portal.url})"
-
-
-def _portal_config(config: str | None) -> Path | None:
-    """A shipped config by name (``default``, ``mm4``) or a path; ``None`` is the default."""
-    if config is None:
-        return None
-    if "/" in config or config.endswith((".yaml", ".yml")):
-        return Path(config)
-    import portal
-
-    shipped = Path(portal.__file__).parent / "configs" / f"{config}.yaml"
-    if not shipped.exists():
-        names = sorted(p.stem for p in shipped.parent.glob("*.yaml"))
-        raise ConfigError(
-            f"no shipped portal config {config!r}; options are {', '.join(names)} or a path",
-            field="portal.config",
-        )
-    return shipped
 
 
 def _write_results(

@@ -111,8 +111,10 @@ class Budget:
     @property
     def scope(self) -> str:
         """What the budget applies to, in words (reports say it explicitly)."""
+        if self.metric == "dropped":
+            return "the run"
         if self.key == ALL_KEY:
-            return "the run" if self.metric == "dropped" else "each request name separately"
+            return "each request name separately"
         if self.key == TOTAL_KEY:
             return "all requests together"
         kind, _, name = self.key.partition(":")
@@ -132,16 +134,30 @@ class Budget:
         }[self.op]
 
     def format(self, value: float | None) -> str:
-        """A measured value or the limit with its unit: ``912.3 ms``, ``1.20%``."""
+        """A measured value with its unit: ``912.3 ms``, ``1.20%``, ``45.2/s``."""
         if value is None:
             return "n/a"
         if self.unit == "ms":
+            if abs(value) >= 1000:
+                return f"{value / 1000:,.3f} s"
             return f"{value:,.1f} ms" if abs(value) >= 10 else f"{value:,.3g} ms"
         if self.unit == "fraction":
             return f"{value * 100:.2f}%"
         if self.unit == "per_s":
             return f"{value:,.1f}/s"
         return f"{value:,.0f}"
+
+    def format_limit(self) -> str:
+        """The limit as written: ``800 ms``, ``2 s``, ``1%``, ``50/s``."""
+        if self.unit == "ms":
+            if self.limit >= 1000:
+                return f"{self.limit / 1000:g} s"
+            return f"{self.limit:g} ms"
+        if self.unit == "fraction":
+            return f"{self.limit * 100:g}%"
+        if self.unit == "per_s":
+            return f"{self.limit:g}/s"
+        return f"{self.limit:g}"
 
     def as_item(self) -> str | dict[str, Any]:
         """The expression in the file's own vocabulary (for ``Scenario.as_dict``)."""

@@ -184,7 +184,7 @@ def _closed_load(section: Fields) -> ClosedLoad:
     users = section.take(
         "users",
         int_parser(minimum=1, maximum=MAX_USERS),
-        users_default,  # type: ignore[arg-type]
+        users_default,
     )
     if users is None:
         raise section.error_at("users", "required field 'load.users' is missing (or give stages)")
@@ -213,13 +213,13 @@ def _open_load(section: Fields, base_dir: Path) -> OpenLoad:
     max_concurrency = section.take("max_concurrency", int_parser(minimum=1, maximum=MAX_USERS))
     rate_fields = section.section("rate", required=True)
     assert rate_fields is not None
-    profile, spec = _rate(rate_fields, base_dir)
+    profile, spec = parse_rate(rate_fields, base_dir)
     behaviour = _behaviour(section)
     section.close()
     return OpenLoad(profile, max_concurrency, spec, behaviour)
 
 
-def _rate(fields: Fields, base_dir: Path) -> tuple[rates.RateProfile, dict[str, Any]]:
+def parse_rate(fields: Fields, base_dir: Path) -> tuple[rates.RateProfile, dict[str, Any]]:
     """One of constant/stages/diurnal/deadline/csv, plus ``speed`` and ``start_at``."""
     kinds = [k for k in RATE_KINDS if fields.has(k)]
     if len(kinds) != 1:
@@ -233,12 +233,9 @@ def _rate(fields: Fields, base_dir: Path) -> tuple[rates.RateProfile, dict[str, 
     start_s = fields.take("start_at", duration_parser(minimum_s=0.0), 0.0)
     length_s = fields.take("length", duration_parser(minimum_s=1.0), None)
     spec: dict[str, Any] = {kind: fields.take_raw(kind)}
-    options = (
-        ("speed", speed if speed != 1.0 else None),
-        ("start_at", start_s),
-        ("length", length_s),
-    )
-    spec.update({k: v for k, v in options if v})
+    spec.update({"speed": speed} if speed != 1.0 else {})
+    spec.update({"start_at": format_duration_s(start_s)} if start_s else {})
+    spec.update({"length": format_duration_s(length_s)} if length_s else {})
     profile = _PROFILE_READERS[kind](fields, kind, base_dir, speed, start_s, length_s)
     fields.close()
     if profile.max_rate(0.0, profile.duration_s) <= 0:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dvcschema.budgets import BudgetSet, parse_budgets
+from dvcschema.capacity import CapacitySpec, parse_capacity
 from dvcschema.errors import ScenarioError
 from dvcschema.fields import Fields, text
 from dvcschema.load import (
@@ -33,7 +34,7 @@ from dvcschema.target import Target, parse_target
 from dvcschema.units import format_duration_s, parse_number
 from dvcschema.yamlio import read_yaml_file
 
-JOURNEYS = ("filing", "payment", "status")
+JOURNEYS = ("browse", "filing", "payment", "status")
 NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,63}"
 SLUG_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
 MAX_POPULATION = 50_000_000
@@ -69,12 +70,13 @@ class Scenario:
     target: Target
     duration_s: float
     population: PopulationSpec
-    load: Load
+    load: Load | None  # None only when capacity is given (a scenario for dvcload plan)
     mix: Mix
     portal: PortalOptions = field(default_factory=PortalOptions)
     allow_targets: frozenset[str] = frozenset()
     source: str = "<memory>"
     budgets: BudgetSet = field(default_factory=BudgetSet)
+    capacity: CapacitySpec | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The scenario as run, in the file's own vocabulary (for the manifest).
@@ -87,12 +89,13 @@ class Scenario:
             "seed": self.seed,
             "target": self.target.describe(),
             "allow_targets": sorted(self.allow_targets),
-            "duration": format_duration_s(self.duration_s),
+            "duration": format_duration_s(self.duration_s) if self.duration_s else "",
             "population": {"size": self.population.size},
             "portal": {k: v for k, v in dataclasses.asdict(self.portal).items() if v is not None},
-            "load": self.load.as_dict(),
+            "load": self.load.as_dict() if self.load is not None else {},
             "mix": {"journeys": dict(self.mix.journeys), "services": dict(self.mix.services)},
             "budgets": self.budgets.as_dict(),
+            "capacity": self.capacity.as_dict() if self.capacity is not None else {},
         }
         data = {k: v for k, v in data.items() if v not in ("", [], {})}
         if not self.mix.services:
@@ -115,14 +118,19 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     description = top.take("description", text(max_length=2000), "")
     seed = top.take("seed", _seed, 1)
     target = top.take("target", parse_target, Target(url=None))
-    allow_targets = frozenset(top.take("allow_targets", _host_list, []))
+    no_hosts: list[str] = []
+    allow_targets = frozenset(top.take("allow_targets", _host_list, no_hosts))
     population = _population(top.section("population"))
     mix = _mix(top.section("mix"))
     portal = _portal(top.section("portal"), source)
-    load = parse_load(
-        top.section("load", required=True),  # type: ignore[arg-type]
-        base_dir=Path(source).parent,
+    capacity_section = top.section("capacity")
+    capacity = (
+        parse_capacity(capacity_section, base_dir=Path(source).parent)
+        if capacity_section is not None
+        else None
     )
+    load_section = top.section("load", required=capacity is None)
+    load = None if load_section is None else parse_load(load_section, base_dir=Path(source).parent)
     duration_s = _duration(top, load)
     budgets_section = top.section("budgets")
     budgets = parse_budgets(budgets_section) if budgets_section is not None else BudgetSet()
@@ -142,10 +150,13 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
         allow_targets=allow_targets,
         source=source,
         budgets=budgets,
+        capacity=capacity,
     )
 
 
-def _duration(top: Fields, load: Load) -> float:
+def _duration(top: Fields, load: Load | None) -> float:
+    if load is None:  # a capacity-only scenario: nothing runs
+        return top.take("duration", duration_parser(minimum_s=1.0), 0.0)
     natural_s = load.natural_duration_s()
     if not top.has("duration"):
         if natural_s is None:

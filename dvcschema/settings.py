@@ -75,7 +75,7 @@ def _duration(scenario: Scenario, value: Any, origin: str) -> Scenario:
             field=origin,
         )
     load = scenario.load
-    natural_s = load.natural_duration_s()
+    natural_s = load.natural_duration_s() if load is not None else None
     if natural_s is not None and seconds > natural_s + 1e-9:
         raise ScenarioError(
             f"{value!r} is longer than the scenario's load ({format_duration_s(natural_s)})",

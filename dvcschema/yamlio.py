@@ -101,7 +101,7 @@ class _TagCheckingComposer(_StrictLoader):
             raise yaml.composer.ComposerError(
                 None, None, f"tag {tag!r} is not allowed; write plain values", event.start_mark
             )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def parse_yaml(text: str, source: str) -> Any:

@@ -70,8 +70,9 @@ class MasterMerger:
             return
         view = self.workers.setdefault(client_id, WorkerView(report["partition"]))
         view.merged_requests += self.workload.recorder.merge_row(report["delta"])
-        self.workload.ledger.dossiers.extend(tuple(row) for row in report["dossiers"])
-        self.workload.ledger.payments.extend(tuple(row) for row in report["payments"])
+        worker = view.partition[0]
+        self.workload.ledger.dossiers.extend((*row, worker) for row in report["dossiers"])
+        self.workload.ledger.payments.extend((*row, worker) for row in report["payments"])
         view.reported = report["totals"]
         view.arrivals = report["arrivals"]
         view.counters = report["counters"]

@@ -25,6 +25,8 @@ class Profile(Protocol):
     email: str
     address: str
     residence_province: str
+    literacy: str
+    payment_channel: str
 
 
 _FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng")

@@ -10,12 +10,16 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
+from typing import Any
 
 
 class AuditLedger:
+    """Rows are ``(t, code, cccd)`` and ``(t, payment_id, dossier_code)``; a master adds
+    the worker (partition number) that reported each row as a fourth item."""
+
     def __init__(self) -> None:
-        self.dossiers: list[tuple[float, str, str]] = []
-        self.payments: list[tuple[float, str, str]] = []
+        self.dossiers: list[tuple[Any, ...]] = []
+        self.payments: list[tuple[Any, ...]] = []
 
     def dossier_acknowledged(self, code: str, cccd: str) -> None:
         self.dossiers.append((time.time(), code, cccd))

@@ -23,7 +23,7 @@ from locust import events as _global_events  # noqa: F401  (ensures locust is in
 from locust.env import Environment
 from locust.event import Events
 from locust.html import get_html_report
-from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING
+from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING, Runner
 from locust.stats import (
     CSV_STATS_INTERVAL_SEC,
     PERCENTILES_TO_REPORT,
@@ -122,6 +122,7 @@ def run_load(
     """
     env, tickets = _environment(workload, load, host, duration_s)
     merger = None
+    runner: Runner
     if master is None:
         runner = env.create_local_runner()
     else:

@@ -66,6 +66,8 @@ class Workload:
 def build_workload(
     scenario: Scenario, population: Any, partition: tuple[int, int] = (0, 1)
 ) -> Workload:
+    if scenario.load is None:
+        raise ValueError(f"{scenario.source}: no 'load' section to run")
     return Workload(
         journeys=dict(scenario.mix.journeys),
         services=dict(scenario.mix.services),

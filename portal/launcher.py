@@ -234,3 +234,19 @@ class EmbeddedPortal:
 
 def _absolute(path: str | Path | None) -> Path | None:
     return None if path is None else Path(path).resolve()
+
+
+def resolve_config(config: str | None) -> Path | None:
+    """A shipped config by name (``default``, ``mm4``) or a path; ``None`` is the default."""
+    if config is None:
+        return None
+    if "/" in config or config.endswith((".yaml", ".yml")):
+        return Path(config)
+    shipped = Path(__file__).resolve().parent / "configs" / f"{config}.yaml"
+    if not shipped.exists():
+        names = sorted(p.stem for p in shipped.parent.glob("*.yaml"))
+        raise ConfigError(
+            f"no shipped portal config {config!r}; options are {', '.join(names)} or a path",
+            field="portal.config",
+        )
+    return shipped

@@ -15,18 +15,15 @@ from typing import Any
 
 RECEIVED_SCOPE_KEY = "dvcload.t_received"
 
-try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-except ImportError:  # httptools missing: uvicorn's h11 protocol, app-start stamps
-    HttpToolsProtocol = None
-
 
 def stamping_protocol() -> Any:
     """The protocol class for ``uvicorn.Config(http=...)``, or ``"auto"`` without httptools."""
-    if HttpToolsProtocol is None:
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # httptools missing: uvicorn's h11 protocol, app-start stamps
         return "auto"
 
-    class StampingHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc, valid-type]
+    class StampingHttpToolsProtocol(HttpToolsProtocol):
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self.scope[RECEIVED_SCOPE_KEY] = time.time()  # type: ignore[literal-required]

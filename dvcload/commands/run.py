@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dvcschema.errors import ConfigError, TargetError
+from dvcschema.errors import ConfigError, ScenarioError, TargetError
 from dvcschema.scenario import Scenario, load_scenario
 from dvcschema.settings import Overrides, apply_settings
 from dvcschema.target import refusal_reason
@@ -103,10 +103,20 @@ def _resolve(args: argparse.Namespace) -> Scenario:
         arrival_rate=args.arrival_rate,
         allow_targets=tuple(args.allow_target),
     )
-    scenario = apply_settings(load_scenario(args.scenario), overrides, os.environ)
+    scenario = apply_settings(require_load(load_scenario(args.scenario)), overrides, os.environ)
     reason = refusal_reason(scenario.target, scenario.allow_targets)
     if reason is not None:
         raise TargetError(reason, source=scenario.source, field="target")
+    return scenario
+
+
+def require_load(scenario: Scenario) -> Scenario:
+    """A scenario to run needs a ``load:`` section (a capacity-only one is for ``plan``)."""
+    if scenario.load is None:
+        raise ScenarioError(
+            "has no 'load' section; 'dvcload run' needs one (this scenario is for 'dvcload plan')",
+            source=scenario.source,
+        )
     return scenario
 
 

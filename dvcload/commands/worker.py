@@ -8,6 +8,7 @@ import os
 import re
 from pathlib import Path
 
+from dvcload.commands.run import require_load
 from dvcschema.errors import ConfigError, TargetError
 from dvcschema.scenario import Scenario, load_scenario, scenario_from_data
 from dvcschema.settings import Overrides, apply_settings
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from loadgen.runner import run_worker
     from loadgen.workload import build_workload
 
+    assert scenario.load is not None  # require_load refused a scenario without one
     population = generate_population(
         scenario.population.size, seed=scenario.seed, partition=partition
     )
@@ -78,7 +80,7 @@ def _scenario(path: Path, args: argparse.Namespace) -> Scenario:
     else:
         scenario = load_scenario(path)
     overrides = Overrides(target=args.target, allow_targets=tuple(args.allow_target))
-    scenario = apply_settings(scenario, overrides, os.environ)
+    scenario = apply_settings(require_load(scenario), overrides, os.environ)
     reason = refusal_reason(scenario.target, scenario.allow_targets)
     if reason is not None:
         raise TargetError(reason, field="--target")

@@ -1,0 +1,52 @@
+"""Two users making the same requests: dvcload's journey user and a bare FastHttpUser.
+
+Used by bench_generator_cpu.py (selected with ``--class-picker``-free positional user
+class names on Locust's command line). Host and population come from the environment.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+from locust import FastHttpUser, events, task
+
+from dvcschema.scenario import load_scenario
+from loadgen.population import generate_population
+from loadgen.users import CitizenUser
+from loadgen.workload import build_workload
+
+_scenario = load_scenario(os.environ["DVCLOAD_BENCH_SCENARIO"])
+_population = generate_population(_scenario.population.size, seed=_scenario.seed)
+_ids = itertools.count()
+
+
+class JourneyUser(CitizenUser):
+    """dvcload's user: browse journeys with content checks, HDR recording, ledger."""
+
+    abstract = False
+    workload = build_workload(_scenario, _population)
+
+
+@events.request.add_listener
+def _record(
+    request_type: str, name: str, response_time: float, exception: object = None, **_: object
+) -> None:
+    JourneyUser.workload.recorder.record(  # type: ignore[union-attr]
+        f"{request_type} {name}", response_time, failed=exception is not None
+    )
+
+
+class BareUser(FastHttpUser):
+    """The same requests with nothing else: login once, then catalogue + one form."""
+
+    def on_start(self) -> None:
+        citizen = _population.citizen(next(_ids) % len(_population))
+        self.client.post(
+            "/auth/login", json={"cccd": citizen.cccd, "passcode": "123456"}, name="/auth/login"
+        )
+
+    @task
+    def browse(self) -> None:
+        self.client.get("/services", name="/services")
+        self.client.get("/services/passport/form", name="/services/[code]/form")

@@ -1,0 +1,172 @@
+"""The open workload model against the embedded portal, checked from the portal's own
+access log: rate, Poisson arrivals, percentile accuracy, overload, distribution."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from dvcschema.histograms import decode, merged
+
+pytestmark = pytest.mark.integration
+RESOLUTION_S = 0.002
+
+OPEN = """\
+name: open-check
+seed: {seed}
+target: embedded
+duration: {duration}
+portal: {{config: CONFIGS/{config}.yaml}}
+population: {{size: 20000}}
+load:
+  model: open
+  max_concurrency: {concurrency}
+  rate: {{constant: {rate}}}
+mix:
+  journeys: {{browse: 1}}
+"""
+
+
+def test_arrivals_reach_the_portal_at_the_target_rate_as_a_poisson_stream(
+    run_scenario: Callable[..., Any],
+) -> None:
+    run = run_scenario(OPEN.format(seed=7, duration="30s", config="fast", concurrency=100, rate=50))
+    arrivals = run.summary["arrivals"]
+    t = run.arrivals_at_portal()
+    # Every session the generator started reached the portal (fidelity, not luck).
+    assert len(t) == arrivals["started"] == arrivals["offered"]
+    assert arrivals["dropped"] == 0
+    # The count is Poisson around the target: within 4 standard deviations.
+    expected = arrivals["expected"]
+    assert abs(len(t) - expected) < 4 * np.sqrt(expected)
+    server_rate = (len(t) - 1) / (t[-1] - t[0])
+    assert server_rate == pytest.approx(arrivals["achieved_rate"], rel=0.02)
+    gaps = np.diff(t)
+    cv = gaps.std() / gaps.mean()
+    # CV of exponential gaps is 1 with a standard error of ~1/sqrt(n) (n ~ 1,500 here).
+    assert abs(cv - 1.0) < 0.05 + 3 / np.sqrt(len(gaps)), cv
+    # Exponential above the generator's timing resolution: by memorylessness, gaps over
+    # 2 ms minus 2 ms are exponential too (below ~1 ms the timer granularity and
+    # one-request-at-a-time sending reshape gaps; see loadgen/arrivals.py).
+    above = gaps[gaps > RESOLUTION_S] - RESOLUTION_S
+    assert stats.kstest(above, "expon", args=(0, above.mean())).pvalue > 0.01
+
+
+def test_harness_percentiles_match_the_portal_after_network_overhead(
+    run_scenario: Callable[..., Any],
+) -> None:
+    """Same requests, two instruments: the harness's HDR histogram and the server's log.
+
+    The harness sees the server's time plus a small, nearly constant overhead (loopback,
+    HTTP parsing on both sides); after subtracting the mean difference, each percentile
+    must agree within 1%.
+    """
+    run = run_scenario(
+        OPEN.format(seed=8, duration="20s", config="slow_wide", concurrency=200, rate=20)
+    )
+    server_ms = np.array(
+        [
+            r["response_ms"]
+            for r in run.access_log()
+            if r["endpoint"] == "/services" and r["status"] == 200
+        ]
+    )
+    hist = decode_endpoint(run, "GET /services")
+    assert hist.get_total_count() == len(server_ms)
+    overhead_ms = hist.get_mean_value() / 1000 - server_ms.mean()
+    assert 0 <= overhead_ms < 10, overhead_ms
+    for p in (50, 90, 95, 99):
+        harness = hist.get_value_at_percentile(p) / 1000 - overhead_ms
+        server = np.percentile(server_ms, p, method="inverted_cdf")
+        assert harness == pytest.approx(server, rel=0.01), (p, harness, server, overhead_ms)
+
+
+def decode_endpoint(run: Any, key: str) -> Any:
+    import json
+
+    data = json.loads((run.folder / "histograms.json").read_text(encoding="utf-8"))
+    return decode(data["endpoints"][key]["histogram"])
+
+
+def _interval_p95_ms(run: Any) -> list[float]:
+    import json
+
+    rows = [
+        json.loads(line)
+        for line in (run.folder / "histograms_intervals.jsonl").read_text().splitlines()
+    ]
+    out = []
+    for row in rows:
+        hists = [decode(e["histogram"]) for e in row["endpoints"].values()]
+        if hists:
+            out.append(merged(hists).get_value_at_percentile(95) / 1000)
+    return out
+
+
+def test_overload_shows_in_the_open_model_but_hides_in_the_closed_one(
+    run_scenario: Callable[..., Any],
+) -> None:
+    """Capacity 100 requests/s; 60 sessions/s of 3 requests each is 180 requests/s."""
+    open_run = run_scenario(
+        OPEN.format(seed=9, duration="15s", config="small", concurrency=60, rate=60)
+    )
+    p95 = _interval_p95_ms(open_run)
+    assert p95[-1] > 3 * p95[0], p95  # latency keeps growing
+    assert open_run.summary["arrivals"]["dropped"] > 0  # and arrivals are dropped
+    # The same nominal rate from a closed pool: 60 journeys/s with ~0.5 s per cycle.
+    closed_run = run_scenario(
+        """\
+name: closed-check
+seed: 9
+target: embedded
+duration: 15s
+portal: {config: CONFIGS/small.yaml}
+population: {size: 20000}
+load: {users: 30, spawn_rate: 30, think_time: 0.5s}
+mix: {journeys: {browse: 1}}
+"""
+    )
+    p95_closed = _interval_p95_ms(closed_run)
+    assert max(p95_closed[1:]) < 2 * p95_closed[1], p95_closed  # users slowed down instead
+    assert "arrivals" not in closed_run.summary  # nothing to drop: the overload is hidden
+    # The closed pool achieved far less than the nominal rate; the open model offered it.
+    assert closed_run.summary["rps"] < 0.75 * 180
+
+
+def test_two_processes_merge_exactly_and_use_disjoint_citizens(
+    run_scenario: Callable[..., Any],
+) -> None:
+    run = run_scenario(
+        OPEN.format(seed=10, duration="10s", config="fast", concurrency=100, rate=40).replace(
+            "browse: 1", "filing: 1, status: 1"
+        ),
+        "--processes",
+        "2",
+    )
+    workers = run.summary["workers"]
+    assert [w["partition"] for w in workers] == ["0/2", "1/2"]
+    assert sum(w["requests_reported"] for w in workers) == run.summary["requests"]
+    assert all(w["requests_reported"] == w["requests_merged"] for w in workers)
+    assert run.summary["locust_totals"]["requests"] == run.summary["requests"]
+    assert run.summary["arrivals"]["offered"] == sum(
+        1 for r in run.access_log() if r["endpoint"] == "/auth/login"
+    )
+    with (run.folder / "acknowledged_dossiers.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_worker: dict[str, set[str]] = {}
+    for row in rows:
+        by_worker.setdefault(row["worker"], set()).add(row["cccd"])
+    assert set(by_worker) == {"0", "1"}
+    assert not (by_worker["0"] & by_worker["1"])  # no ID number used by both workers
+    db = sqlite3.connect(f"file:{run.folder / 'portal.sqlite'}?mode=ro", uri=True)
+    try:
+        owners = dict(db.execute("SELECT dossier_code, owner_cccd FROM dossiers"))
+    finally:
+        db.close()
+    assert all(owners[row["dossier_code"]] == row["cccd"] for row in rows)
