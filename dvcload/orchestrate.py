@@ -7,7 +7,9 @@ command line does that first for ``dvcload run``).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,20 +21,55 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
+import gevent
 
-from analysis.report import write_report
-from analysis.summary import build_summary, section_figures
+from dvcload.results import ResultsWriter
 from dvcschema.errors import ConfigError
 from dvcschema.scenario import Scenario
 from loadgen.export import write_population
-from loadgen.journeys import tag_index
 from loadgen.population import generate_population
-from loadgen.results import build_manifest, create_run_folder, write_json, write_jsonl
-from loadgen.runner import LoadRun, MasterOptions, Progress, run_load
-from loadgen.workload import Workload, build_workload
+from loadgen.results import create_run_folder, write_json
+from loadgen.runner import MasterOptions, Progress, run_load
+from loadgen.workload import build_workload
 
 log = logging.getLogger("dvcload")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Whether any request succeeded, and the signal that stopped the run (if any)."""
+
+    ok: bool
+    signal: int | None = None
+
+
+class StopOnSignal:
+    """SIGINT/SIGTERM ask the run to stop (within a poll tick; results are written);
+    a second signal exits at once (the last 5 s flush is on disk)."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._handlers: list[Any] = []
+
+    def __enter__(self) -> StopOnSignal:
+        self._handlers = [
+            gevent.signal_handler(sig, self._on_signal, sig)
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        ]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handler in self._handlers:
+            handler.cancel()
+
+    def requested(self) -> bool:
+        return self.signal is not None
+
+    def _on_signal(self, sig: int) -> None:
+        if self.signal is not None:
+            os._exit(128 + sig)
+        self.signal = sig
+        log.warning("%s received: stopping the load and writing results", signal.Signals(sig).name)
 
 
 def execute_run(
@@ -41,8 +78,8 @@ def execute_run(
     out_root: Path,
     on_progress: Callable[[Progress], None] | None = None,
     distribution: Distribution | None = None,
-) -> tuple[Path, bool]:
-    """Run ``scenario``; return the results folder and whether any request succeeded."""
+) -> tuple[Path, RunOutcome]:
+    """Run ``scenario``; return the results folder and how the run ended."""
     started_at = time.time()
     folder = create_run_folder(out_root, scenario.name, started_at)
     handler = _log_to(folder / "run.log")
@@ -86,15 +123,15 @@ def _execute(
     folder: Path,
     on_progress: Callable[[Progress], None] | None,
     distribution: Distribution,
-) -> bool:
+) -> RunOutcome:
     assert scenario.load is not None  # dvcload run refuses a scenario without one
     population = generate_population(scenario.population.size, seed=scenario.seed)
     workload = build_workload(scenario, population)
     write_json(folder / "scenario.json", scenario.as_dict())  # what workers load
-    process = psutil.Process()
-    cpu_before = process.cpu_times()
     with ExitStack() as stack:
+        stop = stack.enter_context(StopOnSignal())
         host, target = _start_target(stack, scenario, folder, population)
+        writer = ResultsWriter(folder, scenario, target, workload)
         load = run_load(
             workload,
             scenario.load,
@@ -102,14 +139,12 @@ def _execute(
             duration_s=scenario.duration_s,
             results_dir=folder,
             on_progress=on_progress,
+            should_stop=stop.requested,
             master=distribution.master(stack, folder, host),
+            on_flush=writer.flush,
         )
-    cpu_after = process.cpu_times()
-    cpu_s = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
-    summary = _write_results(
-        folder, scenario, target=target, load=load, workload=workload, cpu_s=cpu_s
-    )
-    return bool(summary["requests"] > summary["failures"])
+    summary = writer.final(load)
+    return RunOutcome(bool(summary["requests"] > summary["failures"]), stop.signal)
 
 
 def _free_port(host: str) -> int:
@@ -170,91 +205,6 @@ def _start_target(
     )
     log.info("embedded portal at %s (pid %s)", portal.url, portal.pid)
     return portal.url, f"embedded ({portal.url})"
-
-
-def _write_results(
-    folder: Path,
-    scenario: Scenario,
-    *,
-    target: str,
-    load: LoadRun,
-    workload: Workload,
-    cpu_s: float,
-) -> dict[str, Any]:
-    recorder, ledger = workload.recorder, workload.ledger
-    write_json(folder / "histograms.json", recorder.to_dict())
-    write_jsonl(folder / "histograms_intervals.jsonl", recorder.intervals)
-    ledger.write(folder)
-    summary = build_summary(
-        scenario=scenario.name,
-        started_at=load.started_at,
-        ended_at=load.ended_at,
-        target=target,
-        endpoints=recorder.endpoints(),
-        extra={
-            "journeys": section_figures(recorder.section("journeys"), load.duration_s),
-            "tags": tag_index(list(recorder.endpoints())),
-            "breakdown": {
-                "services": section_figures(recorder.section("services"), load.duration_s),
-                "provinces": section_figures(recorder.section("provinces"), load.duration_s),
-            },
-            "partial": load.interrupted,
-            **({"workers": load.workers} if load.workers else {}),
-            "locust_totals": {
-                "requests": load.environment.stats.total.num_requests,
-                "failures": load.environment.stats.total.num_failures,
-            },
-            **({"arrivals": load.arrivals} if load.arrivals else {}),
-            **_sessions(recorder, workload),
-            "users": {"max": load.max_users},
-            "population": {"size": scenario.population.size, "seed": scenario.seed},
-            "generator": generator_health(cpu_s, load.duration_s),
-            "ledger": {
-                "dossiers_acknowledged": len(ledger.dossiers),
-                "payments_confirmed": len(ledger.payments),
-            },
-        },
-    )
-    write_json(folder / "summary.json", summary)
-    manifest = build_manifest(
-        scenario=scenario.as_dict(),
-        seed=scenario.seed,
-        target=target,
-        started_at=load.started_at,
-        ended_at=load.ended_at,
-    )
-    write_json(folder / "manifest.json", manifest)
-    write_report(folder)
-    return summary
-
-
-GENERATOR_CPU_LIMIT_PERCENT = 90.0
-
-
-def generator_health(cpu_s: float, duration_s: float) -> dict[str, Any]:
-    """The load generator's CPU use; above 90% of a core its timings are suspect."""
-    percent = 100.0 * cpu_s / max(duration_s, 1e-9)
-    health: dict[str, Any] = {
-        "cpu_seconds": round(cpu_s, 3),
-        "cpu_percent": round(percent, 1),
-        "reliable": percent <= GENERATOR_CPU_LIMIT_PERCENT,
-    }
-    if not health["reliable"]:
-        health["reason"] = (
-            f"the load generator used {percent:.0f}% of a CPU core (limit "
-            f"{GENERATOR_CPU_LIMIT_PERCENT:.0f}%): response times include time spent waiting "
-            "for the generator itself; use --processes or a lighter load"
-        )
-    return health
-
-
-def _sessions(recorder: Any, workload: Workload) -> dict[str, Any]:
-    """Open-model sessions (raw and from the intended start) and behaviour counters."""
-    out: dict[str, Any] = {"behaviour": dict(sorted(workload.counters.items()))}
-    sessions = recorder.section("sessions")
-    if sessions:
-        out["sessions"] = section_figures(sessions, 1.0)
-    return out
 
 
 def _log_to(path: Path) -> logging.Handler:

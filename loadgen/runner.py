@@ -113,6 +113,7 @@ def run_load(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     master: MasterOptions | None = None,
+    on_flush: Callable[[LoadRun], None] | None = None,
 ) -> LoadRun:
     """Run the citizens against ``host`` for ``duration_s`` seconds, closed or open.
 
@@ -133,10 +134,11 @@ def run_load(
     csv_writer = StatsCSVFileWriter(
         env, PERCENTILES_TO_REPORT, str(results_dir / "locust"), full_history=True
     )
+    state = _RunState(env, load, merger)
     greenlets = [
         gevent.spawn(csv_writer.stats_writer),
         gevent.spawn(stats_history, runner),
-        gevent.spawn(_roll_intervals, workload),
+        gevent.spawn(_roll_intervals, workload, lambda: on_flush and on_flush(state.snapshot())),
     ]
     open_run, started_at = None, time.time()
     if isinstance(load, OpenLoad):
@@ -152,9 +154,10 @@ def run_load(
     else:
         runner.start_shape()
     gc.freeze()  # population and setup into the permanent generation: shorter GC pauses
-    max_users, interrupted = 0, False
+    state.started_at, state.open_run = started_at, open_run
+    interrupted = False
     try:
-        max_users = _wait(env, started_at, duration_s, on_progress, should_stop)
+        _wait(state, duration_s, on_progress, should_stop)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -166,15 +169,38 @@ def run_load(
         csv_writer.close_files()
     interrupted = interrupted or should_stop()
     _write_locust_report(env, results_dir)
-    arrivals = None
-    if isinstance(load, OpenLoad):
-        stats = merger.arrival_stats() if merger else open_run.dispatcher.stats  # type: ignore[union-attr]
-        arrivals = arrival_summary(stats, load, started_at, ended_at)
     if merger is not None:
         for name, value in merger.counters().items():
             workload.count(name, value)
-    workers = merger.summary() if merger else None
-    return LoadRun(started_at, ended_at, max_users, env, interrupted, arrivals, workers)
+    return state.snapshot(ended_at=ended_at, interrupted=interrupted)
+
+
+@dataclass
+class _RunState:
+    """What a run has measured so far, for progress, flushes and the final result."""
+
+    env: Environment
+    load: Load
+    merger: MasterMerger | None
+    started_at: float = 0.0
+    open_run: _OpenRun | None = None
+    max_users: int = 0
+
+    def snapshot(self, *, ended_at: float | None = None, interrupted: bool = True) -> LoadRun:
+        """The run as of now (``interrupted`` marks a partial flush)."""
+        ended_at = time.time() if ended_at is None else ended_at
+        arrivals = None
+        if isinstance(self.load, OpenLoad):
+            stats = (
+                self.merger.arrival_stats()
+                if self.merger
+                else (self.open_run.dispatcher.stats if self.open_run else ArrivalStats())
+            )
+            arrivals = arrival_summary(stats, self.load, self.started_at, ended_at)
+        workers = self.merger.summary() if self.merger else None
+        return LoadRun(
+            self.started_at, ended_at, self.max_users, self.env, interrupted, arrivals, workers
+        )
 
 
 def run_worker(
@@ -288,18 +314,18 @@ def _start_dispatcher(
 
 
 def _wait(
-    env: Environment,
-    started_at: float,
+    state: _RunState,
     duration_s: float,
     on_progress: Callable[[Progress], None] | None,
     should_stop: Callable[[], bool],
-) -> int:
+) -> None:
+    env, started_at = state.env, state.started_at
     assert env.runner is not None
-    max_users, next_report = 0, started_at + PROGRESS_INTERVAL_S
+    next_report = started_at + PROGRESS_INTERVAL_S
     last = (started_at, 0)
     while True:
         now = time.time()
-        max_users = max(max_users, env.runner.user_count)
+        state.max_users = max(state.max_users, env.runner.user_count)
         if now - started_at >= duration_s or should_stop():
             break
         if env.runner.state in (STATE_STOPPING, STATE_STOPPED, STATE_CLEANUP):
@@ -311,7 +337,6 @@ def _wait(
         gevent.sleep(_POLL_S)
     if on_progress is not None:
         on_progress(_progress(env, time.time(), started_at, duration_s, last))
-    return max_users
 
 
 def _progress(
@@ -344,11 +369,15 @@ def _recorder_listener(workload: Workload) -> Callable[..., None]:
     return on_request
 
 
-def _roll_intervals(workload: Workload) -> None:
+def _roll_intervals(workload: Workload, after: Callable[[], object]) -> None:
     recorder = workload.recorder
     while True:
         gevent.sleep(recorder.interval_s)
         recorder.roll_interval()
+        try:
+            after()
+        except Exception:  # a failed flush must not stop the measuring; the next one retries
+            log.exception("flushing partial results failed")
 
 
 def _write_locust_report(env: Environment, results_dir: Path) -> None:

@@ -61,12 +61,14 @@ def run(args: argparse.Namespace) -> int:
     from dvcload.orchestrate import Distribution, execute_run  # imports Locust: after validation
 
     progress = None if args.quiet else _print_progress
-    folder, ok = execute_run(
+    folder, outcome = execute_run(
         scenario, out_root=out_root, on_progress=progress,
         distribution=Distribution(**distribution),
     )  # fmt: skip
     print(folder)
-    return 0 if ok else 3
+    if outcome.signal is not None:
+        return 128 + outcome.signal  # 130 after Ctrl-C, 143 after SIGTERM; results written
+    return 0 if outcome.ok else 3
 
 
 MAX_PROCESSES = 64

@@ -1,0 +1,129 @@
+"""Writing a run's results folder: during the run (every 5 s) and at its end.
+
+Every flush writes the histograms, the interval series, the audit ledger and a
+``summary.json`` marked ``"partial": true, "complete": false``, each file atomically,
+so a process killed at any moment leaves a usable folder that loses at most the last
+interval and never looks complete. The final write adds the manifest's end and the
+report, and marks the summary ``complete`` (still ``partial`` if interrupted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from analysis.report import write_report
+from analysis.summary import build_summary, section_figures
+from dvcschema.scenario import Scenario
+from loadgen.journeys import tag_index
+from loadgen.results import build_manifest, write_json, write_jsonl
+from loadgen.runner import LoadRun
+from loadgen.workload import Workload
+
+GENERATOR_CPU_LIMIT_PERCENT = 90.0
+
+
+@dataclass
+class ResultsWriter:
+    """Writes one run's folder; ``flush`` during the run, ``final`` at its end."""
+
+    folder: Path
+    scenario: Scenario
+    target: str
+    workload: Workload
+    _process: psutil.Process = field(default_factory=psutil.Process)
+    _cpu_start_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._cpu_start_s = self._cpu_s()
+
+    def flush(self, load: LoadRun) -> None:
+        """What was measured so far (partial, not complete)."""
+        self._write(load, complete=False)
+
+    def final(self, load: LoadRun) -> dict[str, Any]:
+        """The finished (or interrupted) run, with its report."""
+        summary = self._write(load, complete=True)
+        write_report(self.folder)
+        return summary
+
+    def _write(self, load: LoadRun, *, complete: bool) -> dict[str, Any]:
+        recorder, ledger = self.workload.recorder, self.workload.ledger
+        write_json(self.folder / "histograms.json", recorder.to_dict())
+        write_jsonl(self.folder / "histograms_intervals.jsonl", recorder.intervals)
+        ledger.write(self.folder)
+        summary = self._summary(load, complete=complete)
+        write_json(self.folder / "summary.json", summary)
+        write_json(
+            self.folder / "manifest.json",
+            build_manifest(
+                scenario=self.scenario.as_dict(),
+                seed=self.scenario.seed,
+                target=self.target,
+                started_at=load.started_at,
+                ended_at=load.ended_at,
+            ),
+        )
+        return summary
+
+    def _summary(self, load: LoadRun, *, complete: bool) -> dict[str, Any]:
+        recorder, ledger = self.workload.recorder, self.workload.ledger
+        stats = load.environment.stats.total
+        extra: dict[str, Any] = {
+            "journeys": section_figures(recorder.section("journeys"), load.duration_s),
+            "tags": tag_index(list(recorder.endpoints())),
+            "breakdown": {
+                "services": section_figures(recorder.section("services"), load.duration_s),
+                "provinces": section_figures(recorder.section("provinces"), load.duration_s),
+            },
+            "partial": load.interrupted or not complete,
+            "complete": complete,
+            "locust_totals": {"requests": stats.num_requests, "failures": stats.num_failures},
+            "behaviour": dict(sorted(self.workload.counters.items())),
+            "users": {"max": load.max_users},
+            "population": {"size": self.scenario.population.size, "seed": self.scenario.seed},
+            "generator": generator_health(self._cpu_s() - self._cpu_start_s, load.duration_s),
+            "ledger": {
+                "dossiers_acknowledged": len(ledger.dossiers),
+                "payments_confirmed": len(ledger.payments),
+            },
+        }
+        if load.workers:
+            extra["workers"] = load.workers
+        if load.arrivals:
+            extra["arrivals"] = load.arrivals
+        sessions = recorder.section("sessions")
+        if sessions:
+            extra["sessions"] = section_figures(sessions, 1.0)
+        return build_summary(
+            scenario=self.scenario.name,
+            started_at=load.started_at,
+            ended_at=load.ended_at,
+            target=self.target,
+            endpoints=recorder.endpoints(),
+            extra=extra,
+        )
+
+    def _cpu_s(self) -> float:
+        times = self._process.cpu_times()
+        return float(times.user + times.system)
+
+
+def generator_health(cpu_s: float, duration_s: float) -> dict[str, Any]:
+    """The load generator's CPU use; above 90% of a core its timings are suspect."""
+    percent = 100.0 * cpu_s / max(duration_s, 1e-9)
+    health: dict[str, Any] = {
+        "cpu_seconds": round(cpu_s, 3),
+        "cpu_percent": round(percent, 1),
+        "reliable": percent <= GENERATOR_CPU_LIMIT_PERCENT,
+    }
+    if not health["reliable"]:
+        health["reason"] = (
+            f"the load generator used {percent:.0f}% of a CPU core (limit "
+            f"{GENERATOR_CPU_LIMIT_PERCENT:.0f}%): response times include time spent waiting "
+            "for the generator itself; use --processes or a lighter load"
+        )
+    return health
