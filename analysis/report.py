@@ -1,172 +1,222 @@
-"""``report.html``: one self-contained page (figures embedded) that works offline."""
+"""``report.html``: one self-contained page that works offline.
+
+The page has no scripts and no external references: styles are inline and figures
+are PNGs embedded as ``data:`` URIs (rendered by matplotlib's Agg canvas). It holds
+the run's manifest and a verdict box, the budgets, a per-endpoint and per-journey
+table, latency percentiles over time, throughput and errors over time with users (or
+the target arrival rate), the latency distribution per endpoint, failures grouped by
+kind, the breakdown by service and by province, and, with a baseline, the comparison.
+"""
 
 from __future__ import annotations
 
-import base64
-import csv
-import html
-import io
-import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from analysis import figures
+from analysis.compare import Comparison, compare_runs
+from analysis.failures import read_failures
+from analysis.report_tables import (
+    budgets_table,
+    comparison_table,
+    e,
+    failures_table,
+    figures_table,
+    manifest_list,
+    verdict_box,
+)
+from analysis.runfolder import RunFolder, write_text
+from analysis.timeseries import Series, Users, read_intervals, read_users
 
-matplotlib.use("Agg")
-from matplotlib.figure import Figure
-
-from analysis.timeseries import Series, read_intervals
+REPORT_HTML = "report.html"
+MAX_BREAKDOWN_ROWS = 63  # Vietnam's provinces before the 2025 merger: every one fits
 
 _CSS = """
-body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1100px}
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;color:#222;
+max-width:1100px;padding:0 1rem}
 h1{margin-bottom:.2rem}
-h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
-table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:right}
-th:first-child,td:first-child{text-align:left}
+h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.5rem 0}
+th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+table.num td+td,table.num th+th{text-align:right}
 th{background:#f4f4f4}
-.verdict{padding:1rem;border-radius:6px;font-size:1.1rem;margin:1rem 0}
+td:first-child{white-space:nowrap}
+.verdict{padding:.8rem 1rem;border-radius:6px;margin:1rem 0}
+.verdict .word{font-size:1.25rem;font-weight:700;margin:.2rem 0}
 .pass{background:#e6f4ea;border:1px solid #34a853}
 .fail{background:#fce8e6;border:1px solid #d93025}
 .info{background:#e8f0fe;border:1px solid #4285f4}
+.note{font-weight:600}
+span.failed,span.regression{color:#b3261e;font-weight:600}
+span.passed,span.improvement{color:#1e7e34}
+span.skipped,span.noise{color:#666}
 .muted{color:#666;font-size:.85rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}
 dt{font-weight:600}
+dd{margin:0}
+nav a{margin-right:.8rem}
+img{max-width:100%;height:auto}
+code{font-size:.8rem;word-break:break-all}
 """
 
 
-def write_report(folder: Path) -> Path:
-    """Render ``folder/report.html`` from the files of one results folder."""
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    manifest_path = folder / "manifest.json"
-    manifest = (
-        json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
-    )
+@dataclass(frozen=True)
+class _Inputs:
+    run: RunFolder
+    series: Series
+    users: Users
+    comparison: Comparison | None
+
+
+def write_report(folder: Path, *, baseline: Path | None = None) -> Path:
+    """Render ``folder/report.html`` from a results folder; returns its path.
+
+    Parameters
+    ----------
+    folder
+        A results folder (``summary.json``, ``histograms.json``; the interval file,
+        Locust's CSV files and ``manifest.json`` when present).
+    baseline
+        Another results folder: adds the comparison section.
+
+    Raises
+    ------
+    dvcschema.errors.ConfigError
+        ``folder`` or ``baseline`` is not a readable results folder.
+    """
+    folder = Path(folder)
+    run = RunFolder.open(folder)
     series = read_intervals(folder / "histograms_intervals.jsonl")
-    parts = [
-        f"<h1>dvcload run: {_e(summary['scenario'])}</h1>",
-        f"<p class='muted'>{_e(summary['started_at'])} to {_e(summary.get('ended_at', ''))}"
-        f" &middot; target {_e(summary['target'])}</p>",
-        _verdict(summary),
-        "<h2>Run</h2>",
-        _manifest(manifest, summary),
-        "<h2>Endpoints</h2>",
-        _endpoint_table(summary),
-        "<h2>Latency over time</h2>",
-        _img(_latency_figure(series)),
-        "<h2>Throughput and errors over time</h2>",
-        _img(_throughput_figure(series)),
-        "<h2>Failures by kind</h2>",
-        _failures(folder / "locust_failures.csv"),
-    ]
-    page = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>dvcload {_e(summary['scenario'])}</title><style>{_CSS}</style></head>"
-        f"<body>{''.join(parts)}</body></html>"
+    inputs = _Inputs(
+        run=run,
+        series=series,
+        users=read_users(folder / "locust_stats_history.csv", series.t0_unix),
+        comparison=None if baseline is None else compare_runs(RunFolder.open(baseline), run),
     )
-    path = folder / "report.html"
-    path.write_text(page, encoding="utf-8")
+    path = folder / REPORT_HTML
+    write_text(path, render_page(inputs))
     return path
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value))
-
-
-def _verdict(summary: Mapping[str, Any]) -> str:
-    gate = summary.get("gate")
-    partial = " (partial: the run was interrupted)" if summary.get("partial") else ""
-    ratio = summary.get("failure_ratio", 0.0)
-    head = (
-        f"{summary['requests']:,} requests, {summary['failures']:,} failures "
-        f"({ratio:.2%}), {summary.get('rps', 0):.1f} requests/s{partial}"
-    )
-    if gate is None:
-        return f"<div class='verdict info'>{_e(head)}. No budgets were checked.</div>"
-    cls = "pass" if gate.get("passed") else "fail"
-    word = "PASSED" if gate.get("passed") else "FAILED"
-    return f"<div class='verdict {cls}'><b>Gate {word}</b>: {_e(head)}</div>"
-
-
-def _manifest(manifest: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
-    items = {
-        "scenario file": manifest.get("scenario", {}).get("source", ""),
-        "seed": manifest.get("seed", ""),
-        "duration": f"{summary['duration_s']:.1f} s",
-        "max users": summary.get("users", {}).get("max", ""),
-        "dvcload / locust": f"{manifest.get('versions', {}).get('dvcload', '')} / "
-        f"{manifest.get('versions', {}).get('locust', '')}",
-        "git revision": manifest.get("git_revision", ""),
-        "host": manifest.get("host", {}).get("hostname", ""),
-        "generator CPU": summary.get("generator", {}).get("cpu_percent", ""),
-    }
-    rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items.items())
-    return f"<dl>{rows}</dl>"
-
-
-def _endpoint_table(summary: Mapping[str, Any]) -> str:
-    cols = ("count", "failures", "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")
-    head = "".join(f"<th>{c}</th>" for c in ("request", *cols))
-    rows = []
-    for key, row in [*summary["endpoints"].items(), ("Total", summary["total"])]:
-        cells = "".join(f"<td>{_fmt(row.get(c))}</td>" for c in cols)
-        rows.append(f"<tr><td>{_e(key)}</td>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "&ndash;"
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return f"{value:,}" if isinstance(value, int) else _e(value)
-
-
-def _latency_figure(series: Series) -> Figure:
-    fig = Figure(figsize=(10, 3.2), layout="constrained")
-    ax = fig.add_subplot()
-    for values, label in ((series.p50_ms, "p50"), (series.p95_ms, "p95"), (series.p99_ms, "p99")):
-        ax.plot(series.t_s, values, marker=".", label=label)
-    ax.set_xlabel("time since start (s)")
-    ax.set_ylabel("response time (ms)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return fig
-
-
-def _throughput_figure(series: Series) -> Figure:
-    fig = Figure(figsize=(10, 3.2), layout="constrained")
-    ax = fig.add_subplot()
-    ax.plot(series.t_s, series.rps, marker=".", label="requests/s")
-    ax.plot(series.t_s, series.failures_per_s, marker=".", color="#d93025", label="failures/s")
-    ax.set_xlabel("time since start (s)")
-    ax.set_ylabel("per second")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return fig
-
-
-def _img(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f"<img alt='figure' style='max-width:100%' src='data:image/png;base64,{data}'>"
-
-
-def _failures(path: Path) -> str:
-    if not path.exists():
-        return "<p>No failures file.</p>"
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        return "<p>No failures.</p>"
+def render_page(inputs: _Inputs) -> str:
+    sections = _sections(inputs)
+    nav = "".join(f"<a href='#{key}'>{e(title)}</a>" for key, title, _ in sections)
     body = "".join(
-        f"<tr><td>{_e(r.get('Method', ''))} {_e(r.get('Name', ''))}</td>"
-        f"<td>{_e(r.get('Error', ''))}</td><td>{_e(r.get('Occurrences', ''))}</td></tr>"
-        for r in sorted(rows, key=lambda r: -int(r.get("Occurrences") or 0))
+        f"<section id='{key}'><h2>{e(title)}</h2>{content}</section>"
+        for key, title, content in sections
     )
+    summary = inputs.run.summary
+    title = f"dvcload run: {summary.get('scenario', '')}"
     return (
-        "<table><thead><tr><th>request</th><th>error</th><th>occurrences</th></tr></thead>"
-        f"<tbody>{body}</tbody></table>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{e(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{e(title)}</h1><p class='muted'>{e(inputs.run.path.name)}</p>"
+        f"<nav>{nav}</nav>{body}</body></html>"
     )
+
+
+def _sections(inputs: _Inputs) -> list[tuple[str, str, str]]:
+    run, summary = inputs.run, inputs.run.summary
+    breakdown = summary.get("breakdown") or {}
+    sections = [
+        ("verdict", "Verdict", verdict_box(summary)),
+        ("run", "Run", manifest_list(run.manifest, summary)),
+        ("budgets", "Budgets", _budgets(summary)),
+        ("endpoints", "Endpoints", _endpoints(summary)),
+        ("journeys", "Journeys", _journeys(summary)),
+        ("latency-over-time", "Latency over time", _latency_over_time(inputs.series)),
+        ("throughput", "Throughput and errors over time", _throughput(inputs)),
+        ("distribution", "Latency distribution", _distribution(run)),
+        (
+            "failures",
+            "Failures by kind",
+            failures_table(read_failures(run.path / "locust_failures.csv")),
+        ),
+        ("services", "Breakdown by service", _breakdown(breakdown.get("services"), "service")),
+        ("provinces", "Breakdown by province", _breakdown(breakdown.get("provinces"), "province")),
+    ]
+    if inputs.comparison is not None:
+        sections.append(("comparison", "Comparison with baseline", _comparison(inputs.comparison)))
+    return sections
+
+
+def _img(fig: Any, alt: str) -> str:
+    return f"<img alt='{e(alt)}' src='data:image/png;base64,{figures.png_base64(fig)}'>"
+
+
+def _budgets(summary: Mapping[str, Any]) -> str:
+    gate = summary.get("gate")
+    if gate is None:
+        return "<p>No budgets were checked for this run (run <code>dvcload gate</code>).</p>"
+    return budgets_table(gate)
+
+
+def _endpoints(summary: Mapping[str, Any]) -> str:
+    rows = dict(summary.get("endpoints") or {})
+    if "total" in summary:
+        rows["all requests"] = summary["total"]
+    note = "<p class='muted'>Latencies in ms from the HDR histograms; failed requests included.</p>"
+    return note + figures_table(rows, "request")
+
+
+def _journeys(summary: Mapping[str, Any]) -> str:
+    journeys = summary.get("journeys") or {}
+    if not journeys:
+        return "<p>No journeys were recorded.</p>"
+    note = "<p class='muted'>Whole journeys, from the first request to the last, in ms.</p>"
+    return note + figures_table(journeys, "journey")
+
+
+def _latency_over_time(series: Series) -> str:
+    if len(series) == 0:
+        return "<p>No interval histograms in this run.</p>"
+    return _img(figures.latency_over_time(series), "latency percentiles over time")
+
+
+def _throughput(inputs: _Inputs) -> str:
+    if len(inputs.series) == 0:
+        return "<p>No interval histograms in this run.</p>"
+    arrivals = inputs.run.summary.get("arrivals")
+    target = None
+    if isinstance(arrivals, Mapping) and arrivals.get("target_rate") is not None:
+        target = float(arrivals["target_rate"])
+    fig = figures.throughput_over_time(inputs.series, inputs.users, target)
+    caption = "users (right axis) from Locust's stats history"
+    if target is not None:
+        caption = "the dashed line is the target arrival rate of this open-loop run"
+    return _img(fig, "throughput and errors over time") + f"<p class='muted'>{e(caption)}</p>"
+
+
+def _distribution(run: RunFolder) -> str:
+    sections = {"per request name": run.endpoints}
+    if run.journeys:
+        sections["per journey"] = run.journeys
+    return _img(figures.latency_cdf(sections), "latency distribution per endpoint (CDF)")
+
+
+def _breakdown(rows: Mapping[str, Mapping[str, Any]] | None, what: str) -> str:
+    if not rows:
+        return f"<p>No breakdown by {e(what)} in this run.</p>"
+    ordered = dict(sorted(rows.items(), key=lambda kv: -(kv[1].get("count") or 0)))
+    shown = dict(list(ordered.items())[:MAX_BREAKDOWN_ROWS])
+    labels = list(shown)
+    p50 = [float(r.get("p50_ms") or 0.0) for r in shown.values()]
+    p95 = [float(r.get("p95_ms") or 0.0) for r in shown.values()]
+    fig = figures.breakdown_bars(labels, p50, p95, f"journey duration by {what}")
+    return _img(fig, f"journey duration by {what}") + figures_table(ordered, what)
+
+
+def _comparison(comparison: Comparison) -> str:
+    note = (
+        f"<p class='muted'>Baseline <code>{e(comparison.baseline)}</code>. Intervals: "
+        f"{comparison.confidence:.0%} bootstrap of the histograms (Efron &amp; Tibshirani "
+        f"1993); error rate: Newcombe's score interval. A change is a <b>regression</b> "
+        f"or an <b>improvement</b> only when its interval excludes 0 and it is at least "
+        f"{comparison.latency_threshold:.0%} (0.1 percentage point for errors); otherwise "
+        "it is <b>noise</b>.</p>"
+    )
+    forest = _img(figures.comparison_forest(comparison), "p95 change against the baseline")
+    return note + forest + comparison_table(comparison)

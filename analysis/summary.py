@@ -2,7 +2,8 @@
 
 The percentiles come from dvcload's own histograms (3 significant digits), not from
 Locust's rounded statistics. Keys of ``endpoints`` are ``"METHOD /route/[param]"``,
-the same names budgets use.
+the same names budgets use. The figures are computed with NumPy on the histograms'
+buckets (:mod:`analysis.distribution`) and equal HdrHistogram's own.
 """
 
 from __future__ import annotations
@@ -10,32 +11,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dvcschema.histograms import EndpointHistogram, merged
+from analysis.distribution import Distribution, merge
+from dvcschema.histograms import EndpointHistogram
 from dvcschema.units import iso_utc
 
 PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 SUMMARY_VERSION = 1
 
 
-def endpoint_figures(entry: EndpointHistogram, duration_s: float) -> dict[str, Any]:
+def endpoint_figures(entry: EndpointHistogram | Distribution, duration_s: float) -> dict[str, Any]:
     """Count, failures, rate and latency percentiles (ms) of one request name."""
-    hist = entry.histogram
-    count = entry.count
+    dist = _distribution(entry)
+    count = dist.count
     figures: dict[str, Any] = {
         "count": count,
-        "failures": entry.failures,
-        "failure_ratio": entry.failures / count if count else 0.0,
+        "failures": dist.failures,
+        "failure_ratio": dist.failures / count if count else 0.0,
         "rps": count / duration_s if duration_s > 0 else 0.0,
     }
-    for p in PERCENTILES:
-        figures[f"p{p:g}_ms"] = _ms(hist.get_value_at_percentile(p)) if count else None
-    figures["max_ms"] = _ms(hist.get_max_value()) if count else None
-    figures["mean_ms"] = round(hist.get_mean_value() / 1000.0, 3) if count else None
+    values = dist.percentiles_ms(PERCENTILES)
+    for p, value in zip(PERCENTILES, values, strict=True):
+        figures[f"p{p:g}_ms"] = round(float(value), 3) if count else None
+    figures["max_ms"] = round(dist.max_ms(), 3) if count else None
+    figures["mean_ms"] = round(dist.mean_ms(), 3) if count else None
     return figures
 
 
+def _distribution(entry: EndpointHistogram | Distribution) -> Distribution:
+    if isinstance(entry, Distribution):
+        return entry
+    return Distribution.from_histogram(entry.histogram, entry.failures)
+
+
 def section_figures(
-    entries: Mapping[str, EndpointHistogram], duration_s: float
+    entries: Mapping[str, EndpointHistogram | Distribution], duration_s: float
 ) -> dict[str, dict[str, Any]]:
     """:func:`endpoint_figures` for every key of a section (journeys, services, ...)."""
     return {key: endpoint_figures(entry, duration_s) for key, entry in sorted(entries.items())}
@@ -47,17 +56,14 @@ def build_summary(
     started_at: float,
     ended_at: float,
     target: str,
-    endpoints: Mapping[str, EndpointHistogram],
+    endpoints: Mapping[str, EndpointHistogram | Distribution],
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``summary.json`` document (DESIGN.md's contract, plus totals)."""
     duration_s = max(ended_at - started_at, 0.0)
-    rows = section_figures(endpoints, duration_s)
-    total = EndpointHistogram(
-        merged(e.histogram for e in endpoints.values()),
-        sum(e.failures for e in endpoints.values()),
-    )
-    total_figures = endpoint_figures(total, duration_s)
+    dists = {key: _distribution(entry) for key, entry in endpoints.items()}
+    rows = section_figures(dists, duration_s)
+    total_figures = endpoint_figures(merge(dists.values()), duration_s)
     summary: dict[str, Any] = {
         "summary_version": SUMMARY_VERSION,
         "scenario": scenario,
@@ -75,7 +81,3 @@ def build_summary(
     }
     summary.update(extra or {})
     return summary
-
-
-def _ms(value_us: int) -> float:
-    return round(value_us / 1000.0, 3)

@@ -1,47 +1,147 @@
-"""Per-interval series from ``histograms_intervals.jsonl``: throughput, errors, percentiles."""
+"""Per-interval series from ``histograms_intervals.jsonl``, and users from Locust's history.
+
+Each row of ``histograms_intervals.jsonl`` holds, for one reporting interval (5 s), a
+histogram per request name and per journey. :func:`read_intervals` turns the file into
+aligned NumPy arrays: throughput, failures and p50/p95/p99 for all requests together
+and for each request name. :func:`read_users` reads the user count over time from
+``locust_stats_history.csv``.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from dvcschema.histograms import decode, merged
+from analysis.distribution import Distribution, merge
+
+SERIES_PERCENTILES = (50.0, 95.0, 99.0)
+
+
+@dataclass(frozen=True)
+class KeySeries:
+    """One request name over time: requests, failures and percentiles per interval."""
+
+    count: NDArray[np.int64]
+    failures: NDArray[np.int64]
+    percentiles_ms: NDArray[np.float64]  # shape (intervals, len(SERIES_PERCENTILES))
+
+    def percentile(self, p: float) -> NDArray[np.float64]:
+        return self.percentiles_ms[:, SERIES_PERCENTILES.index(p)]
 
 
 @dataclass(frozen=True)
 class Series:
-    """Aligned arrays, one value per reporting interval (seconds since the first)."""
+    """Aligned arrays, one value per reporting interval.
+
+    ``t_s`` is the end of each interval in seconds since the first interval started;
+    ``t0_unix`` is that start as Unix seconds, to align other files.
+    """
+
+    t0_unix: float
+    t_s: NDArray[np.float64]
+    width_s: NDArray[np.float64]
+    total: KeySeries
+    endpoints: Mapping[str, KeySeries] = field(default_factory=dict)
+
+    @property
+    def rps(self) -> NDArray[np.float64]:
+        return self.total.count / self.width_s
+
+    @property
+    def failures_per_s(self) -> NDArray[np.float64]:
+        return self.total.failures / self.width_s
+
+    @property
+    def p50_ms(self) -> NDArray[np.float64]:
+        return self.total.percentile(50.0)
+
+    @property
+    def p95_ms(self) -> NDArray[np.float64]:
+        return self.total.percentile(95.0)
+
+    @property
+    def p99_ms(self) -> NDArray[np.float64]:
+        return self.total.percentile(99.0)
+
+    def __len__(self) -> int:
+        return int(self.t_s.size)
+
+
+def read_intervals(path: Path, section: str = "endpoints") -> Series:
+    """Read the interval file; NaN percentiles where an interval has no requests."""
+    rows = _rows(path)
+    n = len(rows)
+    t_start = np.array([r["t_start"] for r in rows], dtype=np.float64)
+    t_end = np.array([r["t_end"] for r in rows], dtype=np.float64)
+    t0 = float(t_start[0]) if n else 0.0
+    per_row = [_decode_row(r.get(section) or {}) for r in rows]
+    keys = sorted({k for row in per_row for k in row})
+    endpoints = {key: _key_series([row.get(key) for row in per_row]) for key in keys}
+    total = _key_series([merge(row.values()) if row else None for row in per_row])
+    return Series(
+        t0_unix=t0,
+        t_s=t_end - t0,
+        width_s=np.maximum(t_end - t_start, 1e-9),
+        total=total,
+        endpoints=endpoints,
+    )
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _decode_row(entries: Mapping[str, Any]) -> dict[str, Distribution]:
+    return {
+        key: Distribution.from_encoded(e["histogram"], int(e.get("failures", 0)))
+        for key, e in entries.items()
+    }
+
+
+def _key_series(dists: list[Distribution | None]) -> KeySeries:
+    n = len(dists)
+    count = np.zeros(n, dtype=np.int64)
+    failures = np.zeros(n, dtype=np.int64)
+    percentiles = np.full((n, len(SERIES_PERCENTILES)), np.nan)
+    for i, dist in enumerate(dists):
+        if dist is None or dist.count == 0:
+            continue
+        count[i] = dist.count
+        failures[i] = dist.failures
+        percentiles[i] = dist.percentiles_ms(SERIES_PERCENTILES)
+    return KeySeries(count, failures, percentiles)
+
+
+@dataclass(frozen=True)
+class Users:
+    """Users over time (seconds since ``t0``), from Locust's stats history."""
 
     t_s: NDArray[np.float64]
-    rps: NDArray[np.float64]
-    failures_per_s: NDArray[np.float64]
-    p50_ms: NDArray[np.float64]
-    p95_ms: NDArray[np.float64]
-    p99_ms: NDArray[np.float64]
+    users: NDArray[np.float64]
 
 
-def read_intervals(path: Path) -> Series:
-    """All endpoints merged per interval; NaN percentiles where an interval is empty."""
-    rows = []
+def read_users(path: Path, t0_unix: float) -> Users:
+    """The ``Aggregated`` rows of ``locust_stats_history.csv`` (empty when absent)."""
+    times: list[float] = []
+    users: list[float] = []
     if path.exists():
-        with path.open(encoding="utf-8") as handle:
-            rows = [json.loads(line) for line in handle if line.strip()]
-    n = len(rows)
-    out = {k: np.full(n, np.nan) for k in ("t", "rps", "fail", "p50", "p95", "p99")}
-    t0 = rows[0]["t_start"] if rows else 0.0
-    for i, row in enumerate(rows):
-        width_s = max(row["t_end"] - row["t_start"], 1e-9)
-        entries = row["endpoints"].values()
-        hist = merged(decode(e["histogram"]) for e in entries)
-        count = hist.get_total_count()
-        out["t"][i] = row["t_end"] - t0
-        out["rps"][i] = count / width_s
-        out["fail"][i] = sum(e["failures"] for e in entries) / width_s
-        if count:
-            for p in (50, 95, 99):
-                out[f"p{p}"][i] = hist.get_value_at_percentile(p) / 1000.0
-    return Series(out["t"], out["rps"], out["fail"], out["p50"], out["p95"], out["p99"])
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row.get("Name") != "Aggregated":
+                    continue
+                try:
+                    times.append(float(row["Timestamp"]) - t0_unix)
+                    users.append(float(row["User Count"]))
+                except (KeyError, TypeError, ValueError):
+                    continue
+    return Users(np.array(times, dtype=np.float64), np.array(users, dtype=np.float64))

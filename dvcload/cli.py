@@ -98,7 +98,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if isinstance(exc, ModelError):
             return _report(args, f"dvcload {args.command}: error: {exc}", EXIT_BAD_INPUT)
-        raise
+        return _internal_error(args, exc)
+    except Exception as exc:  # a bug: one line (the traceback with --debug), exit 3
+        return _internal_error(args, exc)
+
+
+def _internal_error(args: argparse.Namespace, exc: BaseException) -> int:
+    return _report(
+        args,
+        f"dvcload {args.command}: internal error: {type(exc).__name__}: {exc} "
+        "(rerun with --debug for the traceback; results measured so far are in the run folder)",
+        EXIT_RUN_BROKE,
+    )
 
 
 def _report(args: argparse.Namespace, line: str, code: int) -> int:

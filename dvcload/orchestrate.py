@@ -23,24 +23,47 @@ from typing import Any
 
 import gevent
 
+from analysis.gate import LiveGate
 from dvcload.results import ResultsWriter
+from dvcschema.budgets import BudgetSet
 from dvcschema.errors import ConfigError
 from dvcschema.scenario import Scenario
 from loadgen.export import write_population
+from loadgen.journeys import ENDPOINT_TAGS, tag_index
 from loadgen.population import generate_population
 from loadgen.results import create_run_folder, write_json
-from loadgen.runner import MasterOptions, Progress, run_load
-from loadgen.workload import build_workload
+from loadgen.runner import LoadRun, MasterOptions, Progress, run_load
+from loadgen.workload import Workload, build_workload
 
 log = logging.getLogger("dvcload")
 
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """Whether any request succeeded, and the signal that stopped the run (if any)."""
+    """Whether any request succeeded, the signal that stopped the run (if any), and the
+    gate's verdict (``None`` without budgets)."""
 
     ok: bool
     signal: int | None = None
+    gate_passed: bool | None = None
+
+
+class LiveAbort:
+    """Abort-on-fail budgets, checked after each 5 s flush (k6's ``abortOnFail``)."""
+
+    def __init__(self, budgets: BudgetSet, workload: Workload) -> None:
+        self._gate = LiveGate(budgets, tags=tag_index(list(ENDPOINT_TAGS)))
+        self._recorder = workload.recorder
+        self.reason: str | None = None
+
+    def check(self, load: LoadRun) -> None:
+        if not self._gate.active or self.reason is not None:
+            return
+        self.reason = self._gate.check(
+            self._recorder.endpoints(), self._recorder.section("journeys"), load.duration_s
+        )
+        if self.reason:
+            log.warning("aborting the run: %s", self.reason)
 
 
 class StopOnSignal:
@@ -78,13 +101,16 @@ def execute_run(
     out_root: Path,
     on_progress: Callable[[Progress], None] | None = None,
     distribution: Distribution | None = None,
+    budgets: BudgetSet | None = None,
 ) -> tuple[Path, RunOutcome]:
     """Run ``scenario``; return the results folder and how the run ended."""
     started_at = time.time()
     folder = create_run_folder(out_root, scenario.name, started_at)
     handler = _log_to(folder / "run.log")
     try:
-        return folder, _execute(scenario, folder, on_progress, distribution or Distribution())
+        budgets = scenario.budgets if budgets is None else budgets
+        outcome = _execute(scenario, folder, on_progress, distribution or Distribution(), budgets)
+        return folder, outcome
     except ConfigError:
         shutil.rmtree(folder, ignore_errors=True)  # nothing was measured: leave no folder
         raise
@@ -110,11 +136,23 @@ class Distribution:
         port = self.bind_port or _free_port(self.bind_host)
         if self.remote_workers:
             return MasterOptions(self.remote_workers, self.bind_host, port)
+        children: list[subprocess.Popen[bytes]] = []
+
+        def dead() -> list[str]:
+            return [
+                f"process {k}/{self.processes} (pid {c.pid}, exit code {c.returncode})"
+                for k, c in enumerate(children)
+                if c.poll() is not None
+            ]
+
         return MasterOptions(
             self.processes,
             self.bind_host,
             port,
-            start_workers=lambda p: _spawn_workers(stack, folder, host, p, self.processes),
+            start_workers=lambda p: children.extend(
+                _spawn_workers(stack, folder, host, p, self.processes)
+            ),
+            dead_workers=dead,
         )
 
 
@@ -123,6 +161,7 @@ def _execute(
     folder: Path,
     on_progress: Callable[[Progress], None] | None,
     distribution: Distribution,
+    budgets: BudgetSet,
 ) -> RunOutcome:
     assert scenario.load is not None  # dvcload run refuses a scenario without one
     population = generate_population(scenario.population.size, seed=scenario.seed)
@@ -132,6 +171,12 @@ def _execute(
         stop = stack.enter_context(StopOnSignal())
         host, target = _start_target(stack, scenario, folder, population)
         writer = ResultsWriter(folder, scenario, target, workload)
+        live = LiveAbort(budgets, workload)
+
+        def flush(partial: LoadRun) -> None:
+            writer.flush(partial)
+            live.check(partial)
+
         load = run_load(
             workload,
             scenario.load,
@@ -139,12 +184,13 @@ def _execute(
             duration_s=scenario.duration_s,
             results_dir=folder,
             on_progress=on_progress,
-            should_stop=stop.requested,
+            should_stop=lambda: stop.requested() or live.reason is not None,
             master=distribution.master(stack, folder, host),
-            on_flush=writer.flush,
+            on_flush=flush,
         )
-    summary = writer.final(load)
-    return RunOutcome(bool(summary["requests"] > summary["failures"]), stop.signal)
+    summary, gate = writer.final(load, budgets=budgets, aborted=live.reason)
+    ok = bool(summary["requests"] > summary["failures"])
+    return RunOutcome(ok, stop.signal, None if gate is None else gate.passed)
 
 
 def _free_port(host: str) -> int:
@@ -153,8 +199,11 @@ def _free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
-def _spawn_workers(stack: ExitStack, folder: Path, host: str, port: int, n: int) -> None:
+def _spawn_workers(
+    stack: ExitStack, folder: Path, host: str, port: int, n: int
+) -> list[subprocess.Popen[bytes]]:
     """Start ``n`` ``dvcload worker`` processes; they are stopped by PID at the end."""
+    children = []
     for k in range(n):
         log_file = stack.enter_context((folder / f"worker-{k}.log").open("w", encoding="utf-8"))
         command = [
@@ -167,6 +216,8 @@ def _spawn_workers(stack: ExitStack, folder: Path, host: str, port: int, n: int)
         )
         log.info("worker %d/%d started (pid %d)", k, n, child.pid)
         stack.callback(_stop_child, child)
+        children.append(child)
+    return children
 
 
 def _stop_child(child: subprocess.Popen[bytes]) -> None:

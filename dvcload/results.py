@@ -15,8 +15,10 @@ from typing import Any
 
 import psutil
 
+from analysis.gate import GateResult, run_gate
 from analysis.report import write_report
 from analysis.summary import build_summary, section_figures
+from dvcschema.budgets import BudgetSet
 from dvcschema.scenario import Scenario
 from loadgen.journeys import tag_index
 from loadgen.results import build_manifest, write_json, write_jsonl
@@ -34,6 +36,7 @@ class ResultsWriter:
     scenario: Scenario
     target: str
     workload: Workload
+    aborted: str | None = None
     _process: psutil.Process = field(default_factory=psutil.Process)
     _cpu_start_s: float = 0.0
 
@@ -44,19 +47,25 @@ class ResultsWriter:
         """What was measured so far (partial, not complete)."""
         self._write(load, complete=False)
 
-    def final(self, load: LoadRun) -> dict[str, Any]:
-        """The finished (or interrupted) run, with its report."""
+    def final(
+        self, load: LoadRun, *, budgets: BudgetSet | None = None, aborted: str | None = None
+    ) -> tuple[dict[str, Any], GateResult | None]:
+        """The finished (or interrupted) run: its files, its gate, then its report."""
+        self.aborted = aborted
         summary = self._write(load, complete=True)
+        gate = None
+        if budgets is not None and not budgets.is_empty:
+            gate = run_gate(self.folder, budgets)  # before the report: it shows the verdict
         write_report(self.folder)
-        return summary
+        return summary, gate
 
     def _write(self, load: LoadRun, *, complete: bool) -> dict[str, Any]:
         recorder, ledger = self.workload.recorder, self.workload.ledger
+        summary = self._summary(load, complete=complete)  # the most important file first
+        write_json(self.folder / "summary.json", summary)
         write_json(self.folder / "histograms.json", recorder.to_dict())
         write_jsonl(self.folder / "histograms_intervals.jsonl", recorder.intervals)
         ledger.write(self.folder)
-        summary = self._summary(load, complete=complete)
-        write_json(self.folder / "summary.json", summary)
         write_json(
             self.folder / "manifest.json",
             build_manifest(
@@ -82,7 +91,7 @@ class ResultsWriter:
             "partial": load.interrupted or not complete,
             "complete": complete,
             "locust_totals": {"requests": stats.num_requests, "failures": stats.num_failures},
-            "behaviour": dict(sorted(self.workload.counters.items())),
+            "behaviour": self.workload.behaviour_counters(),
             "users": {"max": load.max_users},
             "population": {"size": self.scenario.population.size, "seed": self.scenario.seed},
             "generator": generator_health(self._cpu_s() - self._cpu_start_s, load.duration_s),
@@ -91,8 +100,12 @@ class ResultsWriter:
                 "payments_confirmed": len(ledger.payments),
             },
         }
+        if self.aborted:
+            extra["aborted"] = self.aborted
         if load.workers:
             extra["workers"] = load.workers
+        if load.workers_lost:
+            extra["workers_lost"] = load.workers_lost
         if load.arrivals:
             extra["arrivals"] = load.arrivals
         sessions = recorder.section("sessions")

@@ -29,6 +29,8 @@ RATE_KINDS = ("constant", "stages", "diurnal", "deadline", "csv")
 MAX_DURATION_S = 24 * 3600.0
 MAX_USERS = 100_000
 MAX_RATE_PER_S = 100_000.0
+# Every scenario has a hard ceiling on requests/s (split across worker processes).
+DEFAULT_MAX_REQUEST_RATE = 2_000.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class ClosedLoad:
     spawn_rate_per_s: float
     stages: tuple[Stage, ...] = ()
     behaviour: Behaviour = field(default_factory=Behaviour)
+    max_request_rate: float = DEFAULT_MAX_REQUEST_RATE
     model: str = "closed"
 
     @property
@@ -113,6 +116,7 @@ class ClosedLoad:
             "model": self.model,
             "users": self.users,
             "spawn_rate": self.spawn_rate_per_s,
+            "max_request_rate": self.max_request_rate,
             **self.behaviour.as_dict(),
         }
         if self.stages:
@@ -142,6 +146,7 @@ class OpenLoad:
     max_concurrency: int
     rate_spec: dict[str, Any]
     behaviour: Behaviour = field(default_factory=Behaviour)
+    max_request_rate: float = DEFAULT_MAX_REQUEST_RATE
     model: str = "open"
 
     @property
@@ -162,6 +167,7 @@ class OpenLoad:
         return {
             "model": self.model,
             "max_concurrency": self.max_concurrency,
+            "max_request_rate": self.max_request_rate,
             "rate": self.rate_spec,
             **self.behaviour.as_dict(),
         }
@@ -192,8 +198,12 @@ def _closed_load(section: Fields) -> ClosedLoad:
         "spawn_rate", lambda v: parse_number(v, minimum=0, exclusive_minimum=True), float(users)
     )
     behaviour = _behaviour(section)
+    ceiling = section.take("max_request_rate", _ceiling, DEFAULT_MAX_REQUEST_RATE)
     section.close()
-    return ClosedLoad(users=users, spawn_rate_per_s=spawn_rate, stages=stages, behaviour=behaviour)
+    return ClosedLoad(
+        users=users, spawn_rate_per_s=spawn_rate, stages=stages, behaviour=behaviour,
+        max_request_rate=ceiling,
+    )  # fmt: skip
 
 
 def _stages(section: Fields) -> list[Stage]:
@@ -215,8 +225,16 @@ def _open_load(section: Fields, base_dir: Path) -> OpenLoad:
     assert rate_fields is not None
     profile, spec = parse_rate(rate_fields, base_dir)
     behaviour = _behaviour(section)
+    ceiling = section.take("max_request_rate", _ceiling, DEFAULT_MAX_REQUEST_RATE)
     section.close()
-    return OpenLoad(profile, max_concurrency, spec, behaviour)
+    peak = profile.max_rate(0.0, profile.duration_s)
+    if peak > ceiling:
+        raise section.error_at(
+            "rate",
+            f"the profile peaks at {peak:g} sessions/s, above the ceiling of {ceiling:g} "
+            "requests/s (each session makes at least one); raise load.max_request_rate",
+        )
+    return OpenLoad(profile, max_concurrency, spec, behaviour, ceiling)
 
 
 def parse_rate(fields: Fields, base_dir: Path) -> tuple[rates.RateProfile, dict[str, Any]]:
@@ -241,6 +259,10 @@ def parse_rate(fields: Fields, base_dir: Path) -> tuple[rates.RateProfile, dict[
     if profile.max_rate(0.0, profile.duration_s) <= 0:
         raise fields.error_at(kind, "the rate is 0 throughout; no session would start")
     return profile, spec
+
+
+def _ceiling(value: Any) -> float:
+    return parse_number(value, minimum=0, exclusive_minimum=True, maximum=MAX_RATE_PER_S)
 
 
 def _rate_value(value: Any) -> float:

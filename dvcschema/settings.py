@@ -120,6 +120,12 @@ def _arrival_rate(scenario: Scenario, value: Any, origin: str) -> Scenario:
             "applies to the open model; set 'load: {model: open, ...}' in the scenario",
             field=origin,
         )
+    if rate > scenario.load.max_request_rate:
+        raise ScenarioError(
+            f"{rate:g} sessions/s is above the scenario's ceiling of "
+            f"{scenario.load.max_request_rate:g} requests/s (load.max_request_rate)",
+            field=origin,
+        )
     profile = rates.constant(rate, MAX_DURATION_S)
     load = dataclasses.replace(scenario.load, profile=profile, rate_spec={"constant": rate})
     return dataclasses.replace(scenario, load=load)

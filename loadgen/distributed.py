@@ -39,7 +39,7 @@ class WorkerReporter:
             "dossiers": ledger.dossiers[self._sent_dossiers :],
             "payments": ledger.payments[self._sent_payments :],
             "arrivals": vars(self.arrivals).copy() if self.arrivals else None,
-            "counters": dict(self.workload.counters),
+            "counters": self.workload.behaviour_counters(),
             "totals": {"requests": requests, "failures": failures},
         }
         self._sent_dossiers = len(ledger.dossiers)

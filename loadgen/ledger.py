@@ -8,6 +8,7 @@ the ledger is written to the results folder at the end of the run.
 from __future__ import annotations
 
 import csv
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,12 @@ class AuditLedger:
         )
 
 
-def _write_rows(path: Path, header: tuple[str, ...], rows: list[tuple[float, str, str]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
+def _write_rows(path: Path, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Atomically: a killed run never leaves a half-written ledger."""
+    with_worker = any(len(row) > len(header) for row in rows)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows((f"{t:.6f}", a, b) for t, a, b in rows)
+        writer.writerow((*header, "worker") if with_worker else header)
+        writer.writerows((f"{row[0]:.6f}", *row[1:]) for row in rows)
+    os.replace(tmp, path)

@@ -13,7 +13,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,8 @@ class MasterOptions:
     bind_port: int = 5557
     start_workers: Callable[[int], None] | None = None
     connect_timeout_s: float = 60.0
+    # dead_workers(): descriptions of local worker processes that have exited
+    dead_workers: Callable[[], list[str]] = lambda: []
 
 
 @dataclass
@@ -82,6 +84,7 @@ class LoadRun:
     interrupted: bool
     arrivals: dict[str, Any] | None = None
     workers: list[dict[str, Any]] | None = None
+    workers_lost: list[dict[str, Any]] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -134,7 +137,7 @@ def run_load(
     csv_writer = StatsCSVFileWriter(
         env, PERCENTILES_TO_REPORT, str(results_dir / "locust"), full_history=True
     )
-    state = _RunState(env, load, merger)
+    state = _RunState(env, load, merger, master.dead_workers if master else lambda: [])
     greenlets = [
         gevent.spawn(csv_writer.stats_writer),
         gevent.spawn(stats_history, runner),
@@ -182,9 +185,24 @@ class _RunState:
     env: Environment
     load: Load
     merger: MasterMerger | None
+    dead_workers: Callable[[], list[str]]
     started_at: float = 0.0
     open_run: _OpenRun | None = None
     max_users: int = 0
+    lost: dict[str, float] = field(default_factory=dict)  # worker id -> seconds into the run
+
+    def check_workers(self) -> None:
+        """Note workers whose heartbeats stopped (a dead process): the run goes on."""
+        if self.merger is None:
+            return
+        for node in self.env.runner.clients.missing:  # type: ignore[union-attr]
+            if node.id not in self.lost:
+                self.lost[node.id] = time.time() - self.started_at
+                log.warning(
+                    "worker %s stopped answering %.0f s into the run; going on without it",
+                    node.id,
+                    self.lost[node.id],
+                )
 
     def snapshot(self, *, ended_at: float | None = None, interrupted: bool = True) -> LoadRun:
         """The run as of now (``interrupted`` marks a partial flush)."""
@@ -326,6 +344,7 @@ def _wait(
     while True:
         now = time.time()
         state.max_users = max(state.max_users, env.runner.user_count)
+        state.check_workers()
         if now - started_at >= duration_s or should_stop():
             break
         if env.runner.state in (STATE_STOPPING, STATE_STOPPED, STATE_CLEANUP):

@@ -48,6 +48,7 @@ class _Citizens(FastHttpUser):
             sleep=gevent.sleep,
             guard=patience_guard,
             report_abandoned=self._report_abandoned,
+            pace=workload.ceiling.acquire if workload.ceiling else (lambda: None),
         )
         return Visit(
             client=self.client,

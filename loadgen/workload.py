@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from dvcschema.scenario import Scenario
 from loadgen.attachments import AttachmentFactory
 from loadgen.histograms import LatencyRecorder
 from loadgen.ledger import AuditLedger
+from loadgen.pacing import RateCeiling
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Workload:
     partition: tuple[int, int] = (0, 1)
     recorder: LatencyRecorder = field(default_factory=LatencyRecorder)
     ledger: AuditLedger = field(default_factory=AuditLedger)
+    ceiling: RateCeiling | None = None
     counters: dict[str, int] = field(default_factory=dict)
     _next_citizen: itertools.count[int] = field(default_factory=itertools.count)
     _next_user: itertools.count[int] = field(default_factory=itertools.count)
@@ -62,6 +65,13 @@ class Workload:
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
 
+    def behaviour_counters(self) -> dict[str, int]:
+        """Abandoned journeys, retries, throttled requests (for summary.json)."""
+        out = dict(self.counters)
+        if self.ceiling is not None and self.ceiling.throttled:
+            out["throttled"] = out.get("throttled", 0) + self.ceiling.throttled
+        return dict(sorted(out.items()))
+
 
 def build_workload(
     scenario: Scenario, population: Any, partition: tuple[int, int] = (0, 1)
@@ -76,4 +86,10 @@ def build_workload(
         attachments=AttachmentFactory(rng=scenario.seed),
         seed=scenario.seed,
         partition=partition,
+        ceiling=RateCeiling(scenario.load.max_request_rate / partition[1], sleep=_sleep),
     )
+
+
+def _sleep(seconds: float) -> None:
+    """Cooperative under gevent (time.sleep is patched when Locust is loaded)."""
+    time.sleep(seconds)

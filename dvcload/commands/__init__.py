@@ -9,4 +9,4 @@ monkey-patches the process with gevent) happen inside ``run``, never at import t
 
 from __future__ import annotations
 
-COMMAND_MODULES = ("run", "portal", "population", "plan")
+COMMAND_MODULES = ("run", "worker", "portal", "population", "plan", "gate", "report")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dvcschema.budgets import load_budgets_file
 from dvcschema.errors import ConfigError, ScenarioError, TargetError
 from dvcschema.scenario import Scenario, load_scenario
 from dvcschema.settings import Overrides, apply_settings
@@ -51,6 +52,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--master-bind", default="127.0.0.1", help="address workers connect to")
     parser.add_argument("--master-port", type=int, default=None, help="port workers connect to")
+    parser.add_argument(
+        "--budgets", type=Path, metavar="FILE",
+        help="a budgets YAML file; its keys override the scenario's budgets",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
@@ -58,17 +63,22 @@ def run(args: argparse.Namespace) -> int:
     scenario = _resolve(args)
     out_root = args.out or Path(os.environ.get("DVCLOAD_OUT", DEFAULT_RESULTS_ROOT))
     distribution = _distribution(args)
+    budgets = scenario.budgets
+    if args.budgets is not None:
+        budgets = load_budgets_file(args.budgets).merged_over(scenario.budgets)
     from dvcload.orchestrate import Distribution, execute_run  # imports Locust: after validation
 
     progress = None if args.quiet else _print_progress
     folder, outcome = execute_run(
         scenario, out_root=out_root, on_progress=progress,
-        distribution=Distribution(**distribution),
+        distribution=Distribution(**distribution), budgets=budgets,
     )  # fmt: skip
     print(folder)
     if outcome.signal is not None:
         return 128 + outcome.signal  # 130 after Ctrl-C, 143 after SIGTERM; results written
-    return 0 if outcome.ok else 3
+    if not outcome.ok:
+        return 3
+    return 1 if outcome.gate_passed is False else 0
 
 
 MAX_PROCESSES = 64
