@@ -37,7 +37,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from analysis.distribution import US_PER_MS, Distribution, percentile_targets
 from models._rng import RngLike, as_generator
@@ -79,6 +78,8 @@ def percentile_draws(
     >>> bool(930 < np.median(draws) < 970)
     True
     """
+    from scipy import stats  # lazily: ~1 s to import, only gates need it
+
     total = dist.count
     if total == 0:
         return np.full(n_resamples, np.nan)

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from analysis.bootstrap import CONFIDENCE, DEFAULT_SEED, N_RESAMPLES, difference_interval
 from analysis.distribution import Distribution, merge
@@ -289,6 +288,8 @@ def newcombe_interval(
     x1: int, n1: int, x2: int, n2: int, confidence: float = CONFIDENCE
 ) -> tuple[float, float]:
     """Interval of ``x2/n2 - x1/n1`` from two Wilson score intervals (Newcombe method 10)."""
+    from scipy import stats  # lazily: ~1 s to import, only gates need it
+
     z = float(stats.norm.ppf(0.5 + confidence / 2.0))
     p1, p2 = x1 / n1, x2 / n2
     l1, u1 = wilson_interval(x1, n1, z)

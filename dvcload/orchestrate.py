@@ -23,7 +23,6 @@ from typing import Any
 
 import gevent
 
-from analysis.gate import LiveGate
 from dvcload.results import ResultsWriter
 from dvcschema.budgets import BudgetSet
 from dvcschema.errors import ConfigError
@@ -52,6 +51,8 @@ class LiveAbort:
     """Abort-on-fail budgets, checked after each 5 s flush (k6's ``abortOnFail``)."""
 
     def __init__(self, budgets: BudgetSet, workload: Workload) -> None:
+        from analysis.gate import LiveGate  # imported here: it pulls in the statistics
+
         self._gate = LiveGate(budgets, tags=tag_index(list(ENDPOINT_TAGS)))
         self._recorder = workload.recorder
         self.reason: str | None = None

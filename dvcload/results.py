@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from analysis.gate import GateResult, run_gate
-from analysis.report import write_report
 from analysis.summary import build_summary, section_figures
 from dvcschema.budgets import BudgetSet
 from dvcschema.scenario import Scenario
@@ -24,6 +22,9 @@ from loadgen.journeys import tag_index
 from loadgen.results import build_manifest, write_json, write_jsonl
 from loadgen.runner import LoadRun
 from loadgen.workload import Workload
+
+if TYPE_CHECKING:
+    from analysis.gate import GateResult
 
 GENERATOR_CPU_LIMIT_PERCENT = 90.0
 
@@ -51,6 +52,9 @@ class ResultsWriter:
         self, load: LoadRun, *, budgets: BudgetSet | None = None, aborted: str | None = None
     ) -> tuple[dict[str, Any], GateResult | None]:
         """The finished (or interrupted) run: its files, its gate, then its report."""
+        from analysis.gate import run_gate  # imported here: SciPy and Matplotlib take seconds
+        from analysis.report import write_report
+
         self.aborted = aborted
         summary = self._write(load, complete=True)
         gate = None

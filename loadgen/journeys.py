@@ -32,7 +32,7 @@ from dvcschema.load import RetryPolicy
 from loadgen.forms import Profile, fill_form
 
 DOSSIER_CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.H\d{2}-\d{6}-\d{4,}")
-LOGIN_PASSCODE = "123456"  # the reference portal accepts any 6 digits; not a secret
+DEFAULT_PASSCODE = "123456"  # the reference portal accepts any 6 digits; not a secret
 
 
 class Response(Protocol):
@@ -96,6 +96,7 @@ class Visit:
     services: Mapping[str, float]
     attachments: Any  # loadgen.attachments.AttachmentFactory
     ledger: Ledger
+    passcode: str = DEFAULT_PASSCODE  # from DVCLOAD_PASSCODE; never written to results
     token: str | None = None
     level: int = 0
     service_code: str | None = None  # the service the current journey used
@@ -229,7 +230,7 @@ def login(visit: Visit) -> bool:
         "POST",
         "/auth/login",
         "/auth/login",
-        json={"cccd": visit.citizen.cccd, "passcode": LOGIN_PASSCODE},
+        json={"cccd": visit.citizen.cccd, "passcode": visit.passcode},
         keys=("access_token", "identification_level"),
         check=lambda b: (
             None

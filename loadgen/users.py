@@ -58,6 +58,7 @@ class _Citizens(FastHttpUser):
             attachments=workload.attachments,
             ledger=workload.ledger,
             conduct=conduct,
+            passcode=workload.passcode,
         )
 
     def run_journey(self, visit: Visit) -> bool:

@@ -9,6 +9,7 @@ costs ~1 µs more per call, which matters at thousands of requests per second.
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import time
 from collections.abc import Mapping
@@ -19,8 +20,11 @@ from dvcschema.load import Behaviour
 from dvcschema.scenario import Scenario
 from loadgen.attachments import AttachmentFactory
 from loadgen.histograms import LatencyRecorder
+from loadgen.journeys import DEFAULT_PASSCODE
 from loadgen.ledger import AuditLedger
 from loadgen.pacing import RateCeiling
+
+PASSCODE_ENV = "DVCLOAD_PASSCODE"  # secrets come from the environment only
 
 
 @dataclass
@@ -37,6 +41,7 @@ class Workload:
     recorder: LatencyRecorder = field(default_factory=LatencyRecorder)
     ledger: AuditLedger = field(default_factory=AuditLedger)
     ceiling: RateCeiling | None = None
+    passcode: str = field(default=DEFAULT_PASSCODE, repr=False)
     counters: dict[str, int] = field(default_factory=dict)
     _next_citizen: itertools.count[int] = field(default_factory=itertools.count)
     _next_user: itertools.count[int] = field(default_factory=itertools.count)
@@ -87,6 +92,7 @@ def build_workload(
         seed=scenario.seed,
         partition=partition,
         ceiling=RateCeiling(scenario.load.max_request_rate / partition[1], sleep=_sleep),
+        passcode=os.environ.get(PASSCODE_ENV, DEFAULT_PASSCODE),
     )
 
 

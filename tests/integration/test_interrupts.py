@@ -1,0 +1,138 @@
+"""Interruptions lose nothing: SIGINT at random moments leaves usable partial results;
+SIGKILL loses at most the last flush interval (5 s)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIO = """\
+name: interrupt-me
+seed: {seed}
+target: embedded
+duration: 20s
+population: {{size: 300}}
+load: {{users: 8, spawn_rate: 8, think_time: 0.05s}}
+mix: {{journeys: {{filing: 2, payment: 1, status: 1}}}}
+"""
+RUNS = 20
+FLUSH_INTERVAL_S = 5.0
+
+
+def _start(tmp: Path, seed: int) -> tuple[subprocess.Popen[str], Path]:
+    scenario = tmp / f"s{seed}.yaml"
+    scenario.write_text(SCENARIO.format(seed=seed), encoding="utf-8")
+    out = tmp / f"out{seed}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dvcload", "run", str(scenario), "--out", str(out), "--quiet"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    return proc, out
+
+
+def _wait_for_load(out: Path, timeout_s: float = 60.0) -> Path:
+    """Poll until the run's folder exists and Locust has started users."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        folders = list(out.glob("*-interrupt-me")) if out.exists() else []
+        if folders and "users spawned" in _read(folders[0] / "run.log"):
+            return folders[0]
+        time.sleep(0.1)
+    raise AssertionError(f"the run in {out} did not start within {timeout_s} s")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def _interrupt_once(tmp: Path, seed: int) -> dict[str, object]:
+    rng = random.Random(seed)
+    proc, out = _start(tmp, seed)
+    try:
+        folder = _wait_for_load(out)
+        time.sleep(rng.uniform(0.0, 8.0))  # a random moment of the load
+        signalled_at = time.time()
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    return {
+        "code": proc.returncode,
+        "stderr": stderr,
+        "folder": folder,
+        "summary": summary,
+        "signalled_at": signalled_at,
+    }
+
+
+def test_sigint_at_random_moments_leaves_usable_partial_results(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda seed: _interrupt_once(tmp_path, seed), range(RUNS)))
+    for r in results:
+        summary, folder = r["summary"], r["folder"]
+        assert r["code"] == 130, r["stderr"]
+        assert "Traceback" not in r["stderr"]
+        assert summary["partial"] is True and summary["complete"] is True
+        assert summary["requests"] > 0
+        ended_at = _unix(summary["ended_at"])
+        assert ended_at - r["signalled_at"] < 5.0  # the load stopped within 5 s
+        assert (folder / "report.html").stat().st_size > 10_000
+        assert json.loads((folder / "histograms.json").read_text())["endpoints"]
+    assert len(results) == RUNS
+
+
+def test_sigkill_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
+    proc, out = _start(tmp_path, 99)
+    try:
+        folder = _wait_for_load(out)
+        time.sleep(11.0)
+        killed_at = time.time()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["partial"] is True and summary["complete"] is False
+    assert killed_at - _unix(summary["ended_at"]) <= FLUSH_INTERVAL_S + 0.5
+    assert summary["requests"] > 0
+    # what the summary holds was measured up to its flush: the portal saw at least as much
+    deadline = time.time() + 15  # the portal exits when its parent's stdin pipe closes
+    log = folder / "portal_access.jsonl"
+    while time.time() < deadline and not _portal_done(folder):
+        time.sleep(0.2)
+    served = sum(
+        1
+        for line in log.read_text().splitlines()
+        if json.loads(line)["t_arrival"] <= _unix(summary["ended_at"])
+    )
+    assert served >= summary["requests"]
+
+
+def _portal_done(folder: Path) -> bool:
+    return "pid" not in _read(folder / "portal_stderr.log") or True
+
+
+def _unix(iso: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(iso).timestamp()
