@@ -253,13 +253,7 @@ def file_dossier(visit: Visit, *, paid_service: bool = False) -> Dossier | None:
     if service is None:
         return None
     visit.service_code = service
-    form = call(
-        visit,
-        "GET",
-        f"/services/{service}/form",
-        "/services/[code]/form",
-        keys=("fields", "attachments"),
-    )
+    form = _open_form(visit, service)
     if form is None:
         return None
     try:
@@ -380,14 +374,7 @@ def browse(visit: Visit) -> bool:
     if service is None:
         return False
     visit.service_code = service
-    form = call(
-        visit,
-        "GET",
-        f"/services/{service}/form",
-        "/services/[code]/form",
-        keys=("fields", "attachments"),
-    )
-    return form is not None
+    return _open_form(visit, service) is not None
 
 
 JOURNEYS: dict[str, Callable[[Visit], Any]] = {
@@ -405,6 +392,17 @@ def _load_catalogue(visit: Visit) -> bool:
         return False
     visit.catalogue = {s["code"]: s for s in body["services"] if "code" in s}
     return bool(visit.catalogue)
+
+
+def _open_form(visit: Visit, service: str) -> Any | None:
+    """The service's form, as a citizen opens it before filing (or just to read it)."""
+    return call(
+        visit,
+        "GET",
+        f"/services/{service}/form",
+        "/services/[code]/form",
+        keys=("fields", "attachments"),
+    )
 
 
 def _choose_service(visit: Visit, paid_only: bool) -> str | None:
