@@ -57,9 +57,12 @@ class ResultsWriter:
 
         self.aborted = aborted
         summary = self._write(load, complete=True)
+        if (self.folder / "portal.sqlite").exists():  # the embedded portal, now stopped
+            summary = self._audit(summary)
         gate = None
-        if budgets is not None and not budgets.is_empty:
-            gate = run_gate(self.folder, budgets)  # before the report: it shows the verdict
+        if (budgets is not None and not budgets.is_empty) or "audit" in summary:
+            # before the report, which shows the verdict; a failed audit fails the gate
+            gate = run_gate(self.folder, budgets or BudgetSet())
         write_report(self.folder)
         return summary, gate
 
@@ -80,6 +83,14 @@ class ResultsWriter:
                 ended_at=load.ended_at,
             ),
         )
+        return summary
+
+    def _audit(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """Compare what the portal acknowledged with what its database holds."""
+        from analysis.audit import audit_run
+
+        summary = {**summary, "audit": audit_run(self.folder)}
+        write_json(self.folder / "summary.json", summary)
         return summary
 
     def _summary(self, load: LoadRun, *, complete: bool) -> dict[str, Any]:
