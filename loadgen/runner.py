@@ -42,6 +42,10 @@ from loadgen.workload import Workload
 PROGRESS_INTERVAL_S = 2.0
 START_MESSAGE = "dvcload_start"
 START_DELAY_S = 0.5  # workers start dispatching this long after the master's message
+# At the planned end, journeys in flight may finish (k6's gracefulStop) for this long, so
+# that the slow requests straddling the end are measured, as the target measured them.
+# Interruptions and aborts stop at once.
+GRACEFUL_STOP_S = 5.0
 SPAWN_TIMEOUT_S = 60.0
 _POLL_S = 0.1
 log = logging.getLogger(__name__)
@@ -103,7 +107,18 @@ def _environment(
         shape = stages_shape(load.schedule(duration_s))
     env = Environment(user_classes=[user_class], shape_class=shape, host=host, events=Events())
     env.events.request.add_listener(_recorder_listener(workload))
+    env.events.test_stopping.add_listener(lambda **_: _drain(workload, tickets))
     return env, tickets
+
+
+def _drain(workload: Workload, tickets: Channel) -> None:
+    """Start no new session or journey; wake the session users waiting for arrivals."""
+    workload.draining = True
+    while tickets.getters:
+        try:
+            tickets.put(None, block=False)
+        except Full:
+            break
 
 
 def run_load(
@@ -147,7 +162,9 @@ def run_load(
     if isinstance(load, OpenLoad):
         _spawn_pool(env, load.max_concurrency)
         if master is None:
-            open_run = _start_dispatcher(load, workload, tickets, duration_s, should_stop)
+            open_run = _start_dispatcher(
+                load, workload, tickets, duration_s, lambda: should_stop() or workload.draining
+            )
             greenlets.append(open_run.greenlet)
             started_at = open_run.started_at
         else:  # every worker dispatches its share from the same moment
@@ -164,13 +181,16 @@ def run_load(
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        interrupted = interrupted or should_stop()
+        if not interrupted:
+            env.stop_timeout = GRACEFUL_STOP_S  # let journeys in flight finish
+            runner.stop()
         ended_at = time.time()
         runner.quit()  # a master waits for the workers' final reports
         workload.recorder.roll_interval()
         gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.1)  # let the CSV writer write the final rows
         gevent.killall(greenlets, block=True, timeout=5)
         csv_writer.close_files()
-    interrupted = interrupted or should_stop()
     _write_locust_report(env, results_dir)
     if merger is not None:
         for name, value in merger.counters().items():
@@ -234,6 +254,7 @@ def run_worker(
     """Serve a master until it says quit: run users, report measurements with each
     Locust report. For the open model, dispatch this worker's share of the arrivals."""
     env, tickets = _environment(workload, load, host, duration_s)
+    env.stop_timeout = GRACEFUL_STOP_S  # the master decides when; journeys in flight finish
     runner = env.create_worker_runner(master_host, master_port)
     reporter = WorkerReporter(workload, partition)
     env.events.report_to_master.add_listener(reporter.on_report_to_master)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import gevent
 from gevent.queue import Channel
 from locust import FastHttpUser, task
+from locust.exception import StopUser
 
 from loadgen.arrivals import Ticket
 from loadgen.journeys import JOURNEYS, Abandoned, Conduct, Visit, login
@@ -136,7 +137,9 @@ class SessionUser(_Citizens):
     @task
     def session(self) -> None:
         assert self.tickets is not None
-        ticket: Ticket = self.tickets.get()
+        ticket: Ticket | None = self.tickets.get()
+        if ticket is None or self._workload().draining:  # the run is ending: start nothing
+            raise StopUser
         began = time.time()
         visit = self.new_visit()
         ok = login(visit) and self.run_journey(visit)

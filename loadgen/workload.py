@@ -43,6 +43,7 @@ class Workload:
     ceiling: RateCeiling | None = None
     passcode: str = field(default=DEFAULT_PASSCODE, repr=False)
     counters: dict[str, int] = field(default_factory=dict)
+    draining: bool = False  # the run is ending: in-flight journeys finish, none start
     _next_citizen: itertools.count[int] = field(default_factory=itertools.count)
     _next_user: itertools.count[int] = field(default_factory=itertools.count)
 

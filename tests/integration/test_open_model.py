@@ -64,8 +64,9 @@ def test_harness_percentiles_match_the_portal_after_network_overhead(
     """Same requests, two instruments: the harness's HDR histogram and the server's log.
 
     The harness sees the server's time plus a small, nearly constant overhead (loopback,
-    HTTP parsing on both sides); after subtracting the mean difference, each percentile
-    must agree within 1%.
+    HTTP parsing on both sides). The overhead is estimated as the difference of the
+    medians (robust: the mean is pulled up by the generator's rare scheduling stalls);
+    after subtracting it, each percentile must agree within 1%.
     """
     run = run_scenario(
         OPEN.format(seed=8, duration="20s", config="slow_wide", concurrency=200, rate=20)
@@ -79,7 +80,9 @@ def test_harness_percentiles_match_the_portal_after_network_overhead(
     )
     hist = decode_endpoint(run, "GET /services")
     assert hist.get_total_count() == len(server_ms)
-    overhead_ms = hist.get_mean_value() / 1000 - server_ms.mean()
+    overhead_ms = hist.get_value_at_percentile(50) / 1000 - np.percentile(
+        server_ms, 50, method="inverted_cdf"
+    )
     assert 0 <= overhead_ms < 10, overhead_ms
     for p in (50, 90, 95, 99):
         harness = hist.get_value_at_percentile(p) / 1000 - overhead_ms
@@ -112,31 +115,36 @@ def _interval_p95_ms(run: Any) -> list[float]:
 def test_overload_shows_in_the_open_model_but_hides_in_the_closed_one(
     run_scenario: Callable[..., Any],
 ) -> None:
-    """Capacity 100 requests/s; 60 sessions/s of 3 requests each is 180 requests/s."""
+    """Capacity 100 requests/s (2 servers x 20 ms); 38 sessions/s of 3 requests is 114.
+
+    Open model: sessions in flight grow by ~5/s, so waits grow through the run until
+    the 100 sessions allowed in flight are reached (~21 s in); then arrivals are dropped.
+    Closed model at the same nominal rate (21 users, 0.5 s think, ~60 ms per journey
+    unloaded): the users slow down with the server, latency levels off, nothing drops.
+    """
     open_run = run_scenario(
-        OPEN.format(seed=9, duration="15s", config="small", concurrency=60, rate=60)
+        OPEN.format(seed=9, duration="25s", config="small", concurrency=100, rate=38)
     )
     p95 = _interval_p95_ms(open_run)
-    assert p95[-1] > 3 * p95[0], p95  # latency keeps growing
+    assert max(p95[2:]) > 1.5 * p95[0], p95  # latency keeps growing through the run
+    assert max(p95) > 10 * 20, p95  # far above the bare 20 ms service time
     assert open_run.summary["arrivals"]["dropped"] > 0  # and arrivals are dropped
-    # The same nominal rate from a closed pool: 60 journeys/s with ~0.5 s per cycle.
     closed_run = run_scenario(
         """\
 name: closed-check
 seed: 9
 target: embedded
-duration: 15s
+duration: 25s
 portal: {config: CONFIGS/small.yaml}
 population: {size: 20000}
-load: {users: 30, spawn_rate: 30, think_time: 0.5s}
+load: {users: 21, spawn_rate: 21, think_time: 0.5s}
 mix: {journeys: {browse: 1}}
 """
     )
     p95_closed = _interval_p95_ms(closed_run)
-    assert max(p95_closed[1:]) < 2 * p95_closed[1], p95_closed  # users slowed down instead
+    assert max(p95_closed[1:]) < 2 * min(p95_closed[1:]), p95_closed  # levels off
+    assert max(p95_closed) < max(p95[2:]) / 2, (p95_closed, p95)
     assert "arrivals" not in closed_run.summary  # nothing to drop: the overload is hidden
-    # The closed pool achieved far less than the nominal rate; the open model offered it.
-    assert closed_run.summary["rps"] < 0.75 * 180
 
 
 def test_two_processes_merge_exactly_and_use_disjoint_citizens(
