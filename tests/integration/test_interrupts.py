@@ -66,7 +66,7 @@ def _interrupt_once(tmp: Path, seed: int) -> dict[str, object]:
     proc, out = _start(tmp, seed)
     try:
         folder = _wait_for_load(out)
-        time.sleep(rng.uniform(0.0, 8.0))  # a random moment of the load
+        time.sleep(rng.uniform(0.0, 4.0))  # a random moment of the load
         signalled_at = time.time()
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
