@@ -30,14 +30,15 @@ same metric for that tier. Expressions (``<`` and ``<=`` both mean "at most"):
 ``pNN < 2s`` (response time at the tier), ``wait_pNN < 500ms``, ``mean_wait < 100ms``,
 ``P(wait) < 0.2`` (or ``20%``: the chance a request queues at all), ``utilization < 0.8``.
 
-Every number is one value today. Each is its own named field so that a later version
-can accept a range in its place (Monte Carlo plans) without changing the shape.
+A tier's ``service_time`` and ``visits`` may be ranges (``{low: 25ms, high: 40ms}``),
+and an optional ``derivation:`` computes the arrival curve's peak from published
+figures with ranges; see :mod:`dvcschema.capacity_inputs`. ``dvcload plan`` then gives
+the plan at the central values and the P50/P90 of servers over samples of the ranges.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,19 @@ from typing import Any
 import numpy as np
 
 from dvcschema import rates
+from dvcschema.capacity_expressions import parse_budget_expression
+from dvcschema.capacity_inputs import (
+    Derivation,
+    Quantity,
+    derivation_section,
+    one_value,
+    take_quantity,
+)
 from dvcschema.errors import ConfigError
 from dvcschema.fields import Fields, one_of
 from dvcschema.load import MAX_RATE_PER_S, RATE_KINDS, duration_parser, int_parser
 from dvcschema.load import parse_rate as parse_rate_section
-from dvcschema.units import format_duration_s, parse_duration_s, parse_fraction, parse_number
+from dvcschema.units import format_duration_s, parse_duration_s, parse_number
 
 METHODS = ("mol", "psa")
 ARRIVAL_KINDS = (*RATE_KINDS, "hourly")
@@ -58,13 +67,6 @@ MAX_TIERS = 32
 MAX_SERVERS = 10_000_000
 MAX_SERVICE_TIME_S = 3600.0
 STEP_S = 0.001  # a step in the rate becomes a 1 ms ramp (the MOL needs increasing times)
-METRIC_HELP = "pNN (response time at the tier, e.g. p95), wait_pNN, mean_wait, P(wait), utilization"
-_EXPRESSION = re.compile(
-    r"\s*(?P<metric>[A-Za-z_][\w.]*(?:\([^()]*\))?)\s*"
-    r"(?P<op><=|>=|==|!=|<|>|=)\s*(?P<value>\S.*?)\s*"
-)
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_PERCENTILE = re.compile(r"(wait_)?p(?:(\d+(?:\.\d+)?)|\((\d+(?:\.\d+)?)\))")
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,11 @@ class CapacityBudget:
 
 @dataclass(frozen=True)
 class TierSpec:
-    """One tier: mean service time (s) and its CV, visits per session, servers at most."""
+    """One tier: mean service time (s) and its CV, visits per session, servers at most.
+
+    ``service_time_s`` and ``visits`` are central values; ``service_time_input`` and
+    ``visits_input`` hold the range (or sourced value) when the file gives a mapping.
+    """
 
     name: str
     service_time_s: float
@@ -99,12 +105,17 @@ class TierSpec:
     visits: float = 1.0
     max_servers: int | None = None
     budgets: tuple[CapacityBudget, ...] = ()
+    service_time_input: Quantity | None = None
+    visits_input: Quantity | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        st, visits = self.service_time_input, self.visits_input
         out: dict[str, Any] = {
-            "service_time": format_duration_s(self.service_time_s),
+            "service_time": (
+                st.as_dict(format_duration_s) if st else format_duration_s(self.service_time_s)
+            ),
             "cv": self.cv,
-            "visits": self.visits,
+            "visits": visits.as_dict(float) if visits else self.visits,
         }
         if self.max_servers is not None:
             out["max_servers"] = self.max_servers
@@ -146,6 +157,7 @@ class CapacitySpec:
     method: str = "mol"
     interval_s: float = 3600.0
     resolution_s: float | None = None
+    derivation: Derivation | None = None
 
     def budgets_for(self, tier: TierSpec) -> tuple[CapacityBudget, ...]:
         """The budgets ``tier`` must meet: its own, then the shared ones it does not replace."""
@@ -163,6 +175,8 @@ class CapacitySpec:
             out["resolution"] = format_duration_s(self.resolution_s)
         if self.budgets:
             out["budgets"] = [b.expression for b in self.budgets]
+        if self.derivation is not None:
+            out["derivation"] = self.derivation.as_dict()
         return out
 
 
@@ -176,10 +190,11 @@ def parse_capacity(section: Fields, *, base_dir: Path | None = None) -> Capacity
     arrivals_fields = section.section("arrivals", required=True)
     assert arrivals_fields is not None
     arrivals = _arrivals(arrivals_fields, base_dir or Path("."))
+    derivation = derivation_section(section, arrivals.peak_rate_per_s, arrivals.sessions)
     budgets = _budget_list(section, "budgets", tier=None)
     tiers = _tiers(section)
     section.close()
-    spec = CapacitySpec(arrivals, tiers, budgets, method, interval_s, resolution_s)
+    spec = CapacitySpec(arrivals, tiers, budgets, method, interval_s, resolution_s, derivation)
     for tier in tiers:
         if not spec.budgets_for(tier):
             raise section.error_at(
@@ -301,19 +316,24 @@ def _tiers(section: Fields) -> tuple[TierSpec, ...]:
 
 
 def _tier(name: str, fields: Fields) -> TierSpec:
+    service_time_s, service_time_input = take_quantity(fields, "service_time", _service_time)
+    visits, visits_input = take_quantity(
+        fields,
+        "visits",
+        lambda v: parse_number(v, minimum=0.0, exclusive_minimum=True, maximum=1e4),
+        1.0,
+    )
     tier = TierSpec(
         name=name,
-        service_time_s=fields.take("service_time", _one_value(_service_time)),
-        cv=fields.take("cv", _one_value(lambda v: parse_number(v, minimum=0.0, maximum=10.0)), 1.0),
-        visits=fields.take(
-            "visits",
-            _one_value(lambda v: parse_number(v, minimum=0.0, exclusive_minimum=True, maximum=1e4)),
-            1.0,
-        ),
+        service_time_s=service_time_s,
+        cv=fields.take("cv", one_value(lambda v: parse_number(v, minimum=0.0, maximum=10.0)), 1.0),
+        visits=visits,
         max_servers=fields.take(
-            "max_servers", _one_value(int_parser(minimum=1, maximum=MAX_SERVERS)), None
+            "max_servers", one_value(int_parser(minimum=1, maximum=MAX_SERVERS)), None
         ),
         budgets=_budget_list(fields, "budgets", tier=name),
+        service_time_input=service_time_input,
+        visits_input=visits_input,
     )
     fields.close()
     return tier
@@ -324,17 +344,6 @@ def _service_time(value: Any) -> float:
     if not 0 < seconds <= MAX_SERVICE_TIME_S:
         raise ValueError(f"{value!r} is out of range; allowed: > 0 and at most 1h")
     return seconds
-
-
-def _one_value(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``parse``, refusing a range (a list or mapping) with a message that says so."""
-
-    def one(value: Any) -> Any:
-        if isinstance(value, list | dict):
-            raise ValueError(f"{value!r} is a range or a mapping; give one value")
-        return parse(value)
-
-    return one
 
 
 # -- budgets -----------------------------------------------------------------------------
@@ -357,44 +366,3 @@ def _budget_list(fields: Fields, key: str, *, tier: str | None) -> tuple[Capacit
 
 def _item_error(fields: Fields, line: int | None, path: str, message: str) -> ConfigError:
     return fields.error_type(message, source=fields.source, line=line, field=path)
-
-
-def parse_budget_expression(text: Any) -> tuple[str, float, float | None]:
-    """``"p95 < 2s"`` to ``("response_quantile", 2.0, 0.95)``; ``ValueError`` otherwise.
-
-    >>> parse_budget_expression("P(wait) < 20%")
-    ('prob_wait', 0.2, None)
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"not an expression such as 'p95 < 2s'; allowed metrics: {METRIC_HELP}")
-    match = _EXPRESSION.fullmatch(text)
-    if match is None:
-        raise ValueError(f"not '<metric> < <value>'; allowed metrics: {METRIC_HELP}")
-    if match["op"] not in ("<", "<="):
-        raise ValueError(f"{match['op']!r}: a capacity budget is an upper limit; use '<' or '<='")
-    kind, quantile = _metric(match["metric"])
-    raw = match["value"]
-    if kind in ("prob_wait", "max_utilization"):
-        value = parse_fraction(float(raw) if _NUMBER.fullmatch(raw) else raw)
-    else:
-        value = parse_duration_s(raw)
-    if value <= 0:
-        raise ValueError(f"{raw!r} is out of range; allowed: > 0")
-    return kind, value, quantile
-
-
-def _metric(text: str) -> tuple[str, float | None]:
-    name = text.lower()
-    if name in ("p(wait)", "prob_wait"):
-        return "prob_wait", None
-    if name == "mean_wait":
-        return "mean_wait", None
-    if name in ("utilization", "utilisation"):
-        return "max_utilization", None
-    match = _PERCENTILE.fullmatch(name)
-    if match is None:
-        raise ValueError(f"unknown metric {text!r}; allowed: {METRIC_HELP}")
-    percent = float(match[2] or match[3])
-    if not 0 < percent < 100:
-        raise ValueError(f"percentile {percent:g} is out of range; allowed: 0 < NN < 100")
-    return ("wait_quantile" if match[1] else "response_quantile"), percent / 100

@@ -178,24 +178,33 @@ def read_counts_csv(path: Path, interval_s: float) -> tuple[np.ndarray, list[int
     """
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "count" not in reader.fieldnames:
-            raise ValueError(f"{str(path)!r} needs a header with a 'count' column")
-        counts, lines = [], []
-        for row in reader:
-            value = (row.get("count") or "").strip()
-            try:
-                count = float(value)
-            except ValueError:
-                raise ValueError(
-                    f"{str(path)!r} line {reader.line_num}: count {value!r} is not a number"
-                ) from None
-            if not math.isfinite(count) or count < 0:
-                raise ValueError(f"{str(path)!r} line {reader.line_num}: count {value!r} < 0")
-            counts.append(count)
-            lines.append(reader.line_num)
+        try:
+            counts, lines = _read_counts(reader, path)
+        except csv.Error as exc:  # a NUL byte, a field over the size limit, ...
+            where = f"{str(path)!r} line {reader.line_num}"
+            raise ValueError(f"{where}: malformed CSV: {exc}") from None
     if not counts:
         raise ValueError(f"{str(path)!r} has no data rows")
     return np.asarray(counts) / interval_s, lines
+
+
+def _read_counts(reader: csv.DictReader[str], path: Path) -> tuple[list[float], list[int]]:
+    if reader.fieldnames is None or "count" not in reader.fieldnames:
+        raise ValueError(f"{str(path)!r} needs a header with a 'count' column")
+    counts, lines = [], []
+    for row in reader:
+        value = (row.get("count") or "").strip()
+        try:
+            count = float(value)
+        except ValueError:
+            raise ValueError(
+                f"{str(path)!r} line {reader.line_num}: count {value!r} is not a number"
+            ) from None
+        if not math.isfinite(count) or count < 0:
+            raise ValueError(f"{str(path)!r} line {reader.line_num}: count {value!r} < 0")
+        counts.append(count)
+        lines.append(reader.line_num)
+    return counts, lines
 
 
 def csv_profile(

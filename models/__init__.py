@@ -39,6 +39,14 @@ from models.laws import (
     utilization,
 )
 from models.mmc import MMc
+from models.montecarlo import (
+    LogUniform,
+    Uniform,
+    input_range,
+    min_servers_samples,
+    sample_percentiles,
+    sample_ranges,
+)
 from models.mva import MVAResult, mva, schweitzer
 from models.plan import CapacityPlan, TierDemand, TierPlan, plan_capacity
 from models.sizing import (
@@ -61,6 +69,7 @@ __all__ = [
     "Exponential",
     "FiniteSource",
     "JacksonNetwork",
+    "LogUniform",
     "Lognormal",
     "MMc",
     "MVAResult",
@@ -68,6 +77,7 @@ __all__ = [
     "StaffingSchedule",
     "TierDemand",
     "TierPlan",
+    "Uniform",
     "allen_cunneen_mean_wait",
     "approx_mean_wait",
     "approx_response_quantile",
@@ -80,15 +90,19 @@ __all__ = [
     "forced_flow",
     "from_mean_cv",
     "halfin_whitt_beta",
+    "input_range",
     "interactive_response_time",
     "kingman_mean_wait",
     "littles_law",
     "log_erlang_b",
     "meets_budget",
     "min_servers",
+    "min_servers_samples",
     "mva",
     "offered_load",
     "plan_capacity",
+    "sample_percentiles",
+    "sample_ranges",
     "schweitzer",
     "service_demand",
     "service_distribution",
@@ -96,4 +110,31 @@ __all__ = [
     "staffing_schedule",
     "utilization",
     "whitt_mean_wait",
+]
+
+# Calibration (demands from measurements) and tandem response times.
+from models.calibration import (
+    DemandEstimate,
+    DemandRegression,
+    demand_from_response_time,
+    demand_from_samples,
+    fit_family,
+    regress_demands,
+)
+from models.tandem import (
+    QueueStation,
+    tandem_mean_response,
+    tandem_response_quantile,
+)
+
+__all__ += [
+    "DemandEstimate",
+    "DemandRegression",
+    "QueueStation",
+    "demand_from_response_time",
+    "demand_from_samples",
+    "fit_family",
+    "regress_demands",
+    "tandem_mean_response",
+    "tandem_response_quantile",
 ]

@@ -3,44 +3,61 @@
 The section is validated by :mod:`dvcschema.capacity`; this module turns it into
 :class:`models.TierDemand` and :class:`models.Budget`, calls
 :func:`models.plan_capacity`, and prints the schedule next to its assumptions (or
-JSON with ``--json``, and a PNG with ``--plot``). Exit code 1 when some interval
-needs more servers than a tier's ``max_servers``.
+JSON with ``--json``, and PNGs with ``--plot``). With ranges or a ``derivation:``, the
+plan is made at the central values and spread by Monte Carlo (``--samples``, ``--seed``;
+:mod:`dvcload.plan_montecarlo`): P50 and P90 of the servers per tier per hour. What-ifs:
+``--surge 2x`` (every arrival rate doubled) and ``--spike 3x@17:00+30m`` (tripled from
+17:00 for 30 minutes). The report ends with the peak hour by hand and latency against
+servers at the peak hour (:mod:`dvcload.plan_output`). Exit code 1 when some interval
+of the central plan needs more servers than a tier's ``max_servers``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from dvcload import plan_tables
+from dvcload.plan_montecarlo import (
+    PERCENTILES,
+    Spike,
+    check_samples,
+    has_ranges,
+    monte_carlo,
+    parse_spike,
+    plan_curve,
+)
+from dvcload.plan_output import above_max, report
+from dvcload.plan_tables import PlanRun, peak_interval
 from dvcschema.capacity import CapacityBudget, CapacitySpec, TierSpec
 from dvcschema.errors import ConfigError, ScenarioError
 from dvcschema.scenario import Scenario, load_scenario
+from dvcschema.settings import Overrides, apply_settings
 from dvcschema.units import format_duration_s
 from models import Budget, CapacityPlan, ModelError, TierDemand, min_servers, plan_capacity
-from models.plan import TierPlan
 from models.sizing import service_distribution
 
 NAME = "plan"
 HELP = "Plan servers per tier per hour for a scenario's capacity section (queueing models)."
 MAX_SURGE = 1000.0
+DEFAULT_SAMPLES = 1000
 _SURGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*[x×]?\s*")
-_METHOD_NAMES = {
-    "mol": "MOL, modified offered load (Jennings, Mandelbaum, Massey & Whitt 1996)",
-    "psa": "PSA, pointwise stationary approximation (Green, Kolesar & Whitt 2007)",
-}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario YAML with a capacity: section")
     parser.add_argument("--json", action="store_true", help="print only JSON (plan and inputs)")
-    parser.add_argument("--plot", metavar="FILE.png", help="write the staffing schedule as a PNG")
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="write the staffing schedule as a PNG, and latency against servers at the peak"
+        " hour as FILE-latency.png",
+    )
     parser.add_argument(
         "--method", choices=("mol", "psa"), help="staffing method (overrides capacity.method)"
     )
@@ -50,31 +67,108 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FACTOR",
         help="what-if: multiply every arrival rate by FACTOR, e.g. 2 or 2x (default 1)",
     )
+    parser.add_argument(
+        "--spike",
+        action="append",
+        default=[],
+        metavar="FACTOR@HH:MM+LENGTH",
+        help="what-if: a sudden event, e.g. 3x@17:00+30m (arrivals x3 from 17:00 for 30"
+        " minutes); repeatable, overlapping spikes multiply",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=DEFAULT_SAMPLES,
+        metavar="N",
+        help=f"Monte Carlo samples of the ranges (default {DEFAULT_SAMPLES})",
+    )
+    parser.add_argument(
+        "--seed",
+        help="seed of the Monte Carlo samples (default: DVCLOAD_SEED, else the scenario's seed)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     surge = parse_surge(args.surge)
+    spikes = tuple(parse_spike(text) for text in args.spike)
+    samples = check_samples(args.samples)
     plot_path = _plot_path(args.plot)
     scenario = load_scenario(args.scenario)
-    spec = _capacity(scenario)
-    method = args.method or spec.method
-    plan = build_plan(spec, method=method, surge=surge, source=scenario.source)
+    seed = apply_settings(scenario, Overrides(seed=args.seed), _seed_env()).seed
+    result = plan_run(
+        scenario, method=args.method, surge=surge, spikes=spikes, samples=samples, seed=seed
+    )
     if plot_path is not None:
-        what_if = f", arrivals x{surge:g}" if surge != 1 else ""
-        title = f"{scenario.name}: servers per tier by {method.upper()}{what_if} (budgets per tier)"
-        from models.plot import plot_staffing  # Matplotlib: only when a plot is asked for
-
-        plot_staffing(plan, plot_path, title=title)
+        _plots(result, plot_path)
     if args.json:
-        print(json.dumps(plan_json(scenario, spec, plan, surge), indent=2))
+        print(json.dumps(plan_json(result), indent=2))
     else:
-        print(report(scenario, spec, plan, surge))
+        print(report(result))
         if plot_path is not None:
             print(f"plot written to {plot_path}")
-    over = _above_max(plan)
+            print(f"plot written to {_latency_path(plot_path)}")
+    over = above_max(result.plan)
     if over and args.json:
         print(f"dvcload plan: {over}", file=sys.stderr)
     return 1 if over else 0
+
+
+def plan_run(
+    scenario: Scenario,
+    *,
+    method: str | None = None,
+    surge: float = 1.0,
+    spikes: tuple[Spike, ...] = (),
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 1,
+) -> PlanRun:
+    """The central plan, its Monte Carlo spread (when there are ranges) and the tables."""
+    spec = _capacity(scenario)
+    method = method or spec.method
+    curve = plan_curve(spec, surge, spikes)
+    plan = build_plan(spec, method=method, surge=surge, source=scenario.source, spikes=spikes)
+    budgets = {t.name: [model_budget(b, t.name) for b in spec.budgets_for(t)] for t in spec.tiers}
+    mc = None
+    if has_ranges(spec):
+        mc = monte_carlo(spec, plan, curve, budgets, samples=samples, seed=seed)
+    i = peak_interval(plan)
+    hand = plan_tables.by_hand(spec, plan, curve, budgets, i)
+    latency = plan_tables.latency_tables(spec, plan, mc, i, points=plan_tables.TABLE_ROWS)
+    return PlanRun(scenario, spec, plan, curve, surge, spikes, mc, hand, latency)
+
+
+def _seed_env() -> dict[str, str]:
+    """Only ``DVCLOAD_SEED`` of the environment: the one setting a plan takes from it."""
+    return {k: v for k, v in os.environ.items() if k == "DVCLOAD_SEED"}
+
+
+def _plots(result: PlanRun, path: Path) -> None:
+    from models.plot import plot_staffing  # Matplotlib: only when a plot is asked for
+
+    name, method = result.scenario.name, result.plan.method.upper()
+    plot_staffing(
+        result.plan,
+        path,
+        title=f"{name}: servers per tier by {method}{_what_if(result)} (budgets per tier)",
+    )
+    tables = plan_tables.latency_tables(
+        result.spec, result.plan, result.mc, result.peak, points=plan_tables.PLOT_POINTS
+    )
+    plan_tables.plot_latency(
+        tables,
+        _latency_path(path),
+        title=f"{name}: latency against servers at the peak hour{_what_if(result)}",
+    )
+
+
+def _latency_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}-latency{path.suffix}")
+
+
+def _what_if(result: PlanRun) -> str:
+    parts = [f"arrivals x{result.surge:g}"] if result.surge != 1 else []
+    parts += [f"spike {s.describe()}" for s in result.spikes]
+    return f", {', '.join(parts)}" if parts else ""
 
 
 # -- inputs ------------------------------------------------------------------------------
@@ -111,13 +205,16 @@ def _capacity(scenario: Scenario) -> CapacitySpec:
     return scenario.capacity
 
 
-def build_plan(spec: CapacitySpec, *, method: str, surge: float, source: str) -> CapacityPlan:
-    """The plan for ``spec`` with arrivals multiplied by ``surge``; every budget per tier."""
+def build_plan(
+    spec: CapacitySpec, *, method: str, surge: float, source: str, spikes: tuple[Spike, ...] = ()
+) -> CapacityPlan:
+    """The plan for ``spec`` at its central values, arrivals x ``surge`` and ``spikes``."""
     _check_feasible(spec, source)
+    curve = plan_curve(spec, surge, spikes)
     return plan_capacity(
         [tier_demand(t) for t in spec.tiers],
-        np.asarray(spec.arrivals.times_s),
-        np.asarray(spec.arrivals.rate_per_s) * surge,
+        curve.times_s,
+        curve.rate_per_s,
         [model_budget(b, t.name) for t in spec.tiers for b in spec.budgets_for(t)],
         method=method,
         interval_s=spec.interval_s,
@@ -134,9 +231,14 @@ def model_budget(budget: CapacityBudget, tier: str) -> Budget:
 
 
 def _check_feasible(spec: CapacitySpec, source: str) -> None:
-    """Refuse, at the budget's line, a response-time budget below the service time alone."""
+    """Refuse, at the budget's line, a response-time budget below the service time alone.
+
+    With a range of service times, the longest is checked (the hardest to meet).
+    """
     for tier in spec.tiers:
-        service = service_distribution(tier.service_time_s, tier.cv)
+        st = tier.service_time_input
+        longest_s = st.high if st is not None else tier.service_time_s
+        service = service_distribution(longest_s, tier.cv)
         for budget in spec.budgets_for(tier):
             try:
                 min_servers(0.0, service, model_budget(budget, tier.name))
@@ -144,7 +246,7 @@ def _check_feasible(spec: CapacitySpec, source: str) -> None:
                 why = str(exc).partition(": ")[2] or str(exc)
                 raise ScenarioError(
                     f"{budget.expression!r} cannot be met at tier {tier.name!r} by any number of"
-                    f" servers ({why}; service_time {format_duration_s(tier.service_time_s)},"
+                    f" servers ({why}; service_time {format_duration_s(longest_s)},"
                     f" cv {tier.cv:g}); allowed: a limit above the tier's own service time",
                     source=source,
                     line=budget.line,
@@ -153,175 +255,95 @@ def _check_feasible(spec: CapacitySpec, source: str) -> None:
 
 
 # -- JSON --------------------------------------------------------------------------------
-def plan_json(
-    scenario: Scenario, spec: CapacitySpec, plan: CapacityPlan, surge: float
-) -> dict[str, Any]:
-    """``plan.to_dict()`` with the inputs that produced it and the peak interval."""
-    i = peak_interval(plan)
+def plan_json(run: PlanRun) -> dict[str, Any]:
+    """``plan.to_dict()`` with the inputs that produced it, the peak, and where figures come from.
+
+    ``derivation`` lists every figure with its formula or range and source, its central
+    value and P50/P90; ``peak_by_hand`` the chain from the peak row's sessions/s to its
+    servers; ``monte_carlo`` the P50/P90 of servers per tier per interval (``null``
+    without ranges); ``latency_vs_servers`` the peak-hour table per tier.
+    """
+    spec, plan, i = run.spec, run.plan, run.peak
     servers = {t.name: int(t.servers[i]) for t in plan.tiers}
     return {
-        "scenario": scenario.name,
-        "source": scenario.source,
-        "surge": surge,
+        "scenario": run.scenario.name,
+        "source": run.scenario.source,
+        "surge": run.surge,
+        "spikes": [
+            {"factor": s.factor, "start_s": s.start_s, "length_s": s.length_s} for s in run.spikes
+        ],
         "inputs": {**spec.as_dict(), "method": plan.method},
         "budgets_per_tier": {
             t.name: [b.expression for b in spec.budgets_for(t)] for t in spec.tiers
         },
+        "central_inputs": _central_inputs(run),
+        "derivation": _derivation_json(run),
         "peak": {
             "start_s": float(plan.interval_starts_s[i]),
             "peak_arrival_rate_per_s": float(plan.peak_arrival_rate_per_s[i]),
             "servers": servers,
             "total_servers": sum(servers.values()),
         },
+        "peak_by_hand": run.hand,
+        "monte_carlo": _monte_carlo_json(run),
+        "latency_vs_servers": {t.tier: t.as_dict() for t in run.latency},
         "plan": plan.to_dict(),
     }
 
 
-def peak_interval(plan: CapacityPlan) -> int:
-    """The interval with the highest arrival rate (the first, on a tie)."""
-    return int(np.argmax(plan.peak_arrival_rate_per_s))
+def _central_inputs(run: PlanRun) -> dict[str, Any]:
+    """The values the central plan used: per tier, and the arrival curve's scale."""
+    return {
+        "peak_scale": run.curve.scale,
+        "tiers": {
+            t.name: {"service_time_s": t.service_time_s, "cv": t.cv, "visits": t.visits}
+            for t in run.spec.tiers
+        },
+    }
 
 
-# -- text --------------------------------------------------------------------------------
-def report(scenario: Scenario, spec: CapacitySpec, plan: CapacityPlan, surge: float) -> str:
-    parts = [
-        "\n".join(_assumptions(scenario, spec, plan, surge)),
-        *("\n".join(_tier_table(spec, plan, t)) for t in plan.tiers),
-        "\n".join(_peak_summary(plan)),
-    ]
-    return "\n\n".join(parts)
+def _derivation_json(run: PlanRun) -> dict[str, Any] | None:
+    derivation = run.spec.derivation
+    if derivation is None:
+        return None
+    central = derivation.central()
+    used = derivation.depends_on(derivation.peak)
+    figures = []
+    for fig in derivation.figures:
+        entry: dict[str, Any] = {"name": fig.name, "kind": fig.kind, **fig.as_dict()}
+        entry["central"] = central[fig.name]
+        if run.mc is not None:
+            p50, p90 = run.mc.figure_percentiles(fig.name)
+            entry.update(p50=float(p50), p90=float(p90))
+        entry["used_by_peak"] = fig.name in used
+        figures.append(entry)
+    return {"peak": derivation.peak, "builtins": dict(derivation.builtins), "figures": figures}
 
 
-def _assumptions(
-    scenario: Scenario, spec: CapacitySpec, plan: CapacityPlan, surge: float
-) -> list[str]:
-    arrivals = spec.arrivals
-    start, end = arrivals.times_s[0], arrivals.times_s[-1]
-    grid_s = spec.resolution_s or plan.interval_s / 60
-    notes = [
-        (
-            "method",
-            f"{_METHOD_NAMES[plan.method]}; servers checked every"
-            f" {format_duration_s(grid_s)}, rows of {format_duration_s(plan.interval_s)}",
-        ),
-        (
-            "arrivals",
-            f"{arrivals.kind}, in sessions/s by clock time: peak"
-            f" {arrivals.peak_rate_per_s * surge:,.1f}/s, {arrivals.sessions * surge:,.0f}"
-            f" sessions over {_clock(start)}-{_clock(end)}",
-        ),
-        ("surge", f"x{surge:g}: every arrival rate multiplied (a what-if)" if surge != 1 else ""),
-        (
-            "model",
-            "each tier an M/G/c queue fed at visits x arrivals; P(wait) by Erlang C;"
-            " p95 exact for cv 1 (M/M/c), else the approximation of models/approximations.py"
-            " (within a few % for cv <= 1; down to -26% for cv 2 at high load)",
-        ),
-        (
-            "budgets",
-            "per tier: each tier meets them on its own; a response time is one"
-            " request's wait + service at that tier, not a whole page or journey",
-        ),
-    ]
-    lines = [f"Capacity plan for {scenario.name!r} ({scenario.source})"]
-    lines += [_wrapped(label, text) for label, text in notes if text]
-    lines += [f"{'':12}{t.name:<10} {_budget_text(spec, t)}" for t in spec.tiers]
-    lines.append(f"  {'demands':<10}{'tier':<10} service time  cv     visits/session  max servers")
-    lines += [
-        f"{'':12}{t.name:<10} {format_duration_s(t.service_time_s):<13} {t.cv:<6g}"
-        f" {t.visits:<15g} {t.max_servers if t.max_servers is not None else '-'}"
-        for t in spec.tiers
-    ]
-    return lines
-
-
-def _wrapped(label: str, text: str) -> str:
-    return textwrap.fill(
-        text, width=100, initial_indent=f"  {label:<10}", subsequent_indent=" " * 12
-    )
-
-
-def _budget_text(spec: CapacitySpec, tier: TierSpec) -> str:
-    return ", ".join(b.expression + (" (own)" if b.tier else "") for b in spec.budgets_for(tier))
-
-
-_HEADER = (
-    f"  {'time':<11}  {'mean/s':>10}  {'peak/s':>8}  {'load (E)':>9}  {'servers':>8}"
-    f"  {'util':>5}  {'p95':>9}  {'P(wait)':>7}"
-)
-
-
-def _tier_table(spec: CapacitySpec, plan: CapacityPlan, tp: TierPlan) -> list[str]:
-    tier = next(t for t in spec.tiers if t.name == tp.name)
-    peak = peak_interval(plan)
-    cap = f"; at most {tier.max_servers:,} servers" if tier.max_servers is not None else ""
-    lines = [
-        f"{tier.name}: {format_duration_s(tier.service_time_s)} per request (cv {tier.cv:g}),"
-        f" {tier.visits:g} visits per session{cap}",
-        _HEADER,
-    ]
-    for i, start in enumerate(plan.interval_starts_s):
-        mark = "  <- peak" if i == peak else ""
-        if tp.exceeds_max[i]:
-            mark += "  ! above max_servers"
-        lines.append(
-            f"  {_clock(start)}-{_clock(start + plan.interval_s)}"
-            f"  {plan.mean_arrival_rate_per_s[i]:>10,.1f}  {plan.peak_arrival_rate_per_s[i]:>8,.1f}"
-            f"  {tp.peak_offered_load[i]:>9,.1f}  {int(tp.servers[i]):>8,}"
-            f"  {tp.utilization[i]:>5.2f}  {_duration(tp.p95_response_s[i]):>9}"
-            f"  {tp.prob_wait[i]:>7.3f}{mark}"
-        )
-    return lines
-
-
-def _peak_summary(plan: CapacityPlan) -> list[str]:
-    i = peak_interval(plan)
-    start = plan.interval_starts_s[i]
-    at_peak = [(t.name, int(t.servers[i])) for t in plan.tiers]
-    largest = [(t.name, int(t.servers.max()), int(t.servers.argmax())) for t in plan.tiers]
-    return [
-        f"Peak {_clock(start)}-{_clock(start + plan.interval_s)} (arrivals up to"
-        f" {plan.peak_arrival_rate_per_s[i]:,.1f} sessions/s): "
-        + " + ".join(f"{name} {n:,}" for name, n in at_peak)
-        + f" = {sum(n for _, n in at_peak):,} servers",
-        "Largest need over the day: "
-        + ", ".join(
-            f"{name} {n:,} (first at {_clock(plan.interval_starts_s[k])})" for name, n, k in largest
-        )
-        + f"; together {sum(n for _, n, _ in largest):,}",
-        textwrap.fill(
-            "mean/s and peak/s: arrivals (sessions/s) over the row; servers: the most needed"
-            " at any moment of the row, where a server is one request"
-            " at a time (a worker, thread or pooled connection), not a machine; load"
-            " (erlangs), util, p95 and P(wait): at the row's peak load with those servers.",
-            width=100,
-        ),
-        "Budgets are per tier: each tier meets every budget on its own.",
-        *([f"! {_above_max(plan)}"] if _above_max(plan) else []),
-    ]
-
-
-def _above_max(plan: CapacityPlan) -> str:
-    """``''`` when every tier fits its ``max_servers``; else which tiers, and when."""
-    starts = plan.interval_starts_s
-    over = [
-        f"{t.name} at {', '.join(_clock(starts[i]) for i in np.flatnonzero(t.exceeds_max))}"
-        for t in plan.tiers
-        if t.exceeds_max.any()
-    ]
-    return f"needs more than max_servers: {'; '.join(over)}" if over else ""
-
-
-def _clock(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def _duration(seconds: float) -> str:
-    if not np.isfinite(seconds):
-        return "-"
-    if seconds < 0.1:
-        return f"{seconds * 1000:.1f} ms"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    return f"{seconds:.2f} s"
+def _monte_carlo_json(run: PlanRun) -> dict[str, Any] | None:
+    mc, plan = run.mc, run.plan
+    if mc is None:
+        return None
+    spread = {t.name: mc.tier_percentiles(t.name) for t in plan.tiers}
+    return {
+        "samples": mc.samples,
+        "seed": mc.seed,
+        "percentiles": list(PERCENTILES),
+        "ranges": list(mc.inputs),
+        "peak": {
+            "tiers": {
+                n: {"p50": int(v[0, run.peak]), "p90": int(v[1, run.peak])}
+                for n, v in spread.items()
+            },
+            "total": dict(
+                zip(("p50", "p90"), map(int, mc.total_percentiles(run.peak)), strict=True)
+            ),
+        },
+        "intervals": [
+            {
+                "start_s": float(start),
+                "tiers": {n: {"p50": int(v[0, k]), "p90": int(v[1, k])} for n, v in spread.items()},
+            }
+            for k, start in enumerate(plan.interval_starts_s)
+        ],
+    }
