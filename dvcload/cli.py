@@ -27,7 +27,8 @@ class _ArgumentParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2 (argparse's own code)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        line = " ".join(f"{self.prog}: error: {message} (see '{self.prog} --help')".split())
+        self.exit(EXIT_BAD_INPUT, line + "\n")
 
 
 def _load_commands() -> list[ModuleType]:

@@ -183,6 +183,10 @@ def _jsonl_columns(handle: Iterator[str], source: str) -> dict[str, list[str]]:
         except ValueError as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             raise ConfigError(f"malformed JSON: {reason}", source=source, line=number) from exc
+        except RecursionError:
+            raise ConfigError(
+                "malformed JSON: nested too deeply", source=source, line=number
+            ) from None
         if not isinstance(record, dict):
             raise ConfigError("each line must be a JSON object", source=source, line=number)
         _check_names(list(record), source, number)

@@ -7,7 +7,10 @@ route template), ``status``, ``queue_wait_ms`` and ``service_ms`` (sums over the
 visited; service is the time a server was actually held), ``response_ms`` (arrival to
 the response being handed to the server), ``tiers`` (per tier ``wait_ms`` and
 ``service_ms``) and ``bytes_in``; a request refused at a full tier also has
-``rejected_at``.
+``rejected_at``, and a request hit by an injected fault (:mod:`portal.faults`) has
+``fault``: ``error``, ``spike``, ``gateway_timeout``, ``reset``, ``outage`` or
+``slow_db``, several joined with ``+`` in the order they were applied. A request whose
+connection was reset is logged with status 444 (nginx's "closed without response").
 
 Writing costs a request one ``list.append``: records are serialised and written by
 a background task every :data:`FLUSH_INTERVAL_S` (in a worker thread, so the event
@@ -51,6 +54,7 @@ class AccessRecord:
     tiers: dict[str, TierTiming] = field(default_factory=dict)
     rejected_at: str | None = None
     response_s: float = 0.0
+    faults: list[str] = field(default_factory=list)
 
     def add_tier(self, name: str, wait_s: float, service_s: float) -> None:
         self.tiers[name] = TierTiming(wait_s, service_s)
@@ -76,6 +80,8 @@ class AccessRecord:
         }
         if self.rejected_at is not None:
             out["rejected_at"] = self.rejected_at
+        if self.faults:
+            out["fault"] = "+".join(self.faults)
         return out
 
 

@@ -5,8 +5,12 @@ reads the body (before any tier: reading from the network is not service); the j
 goes through the tier network (:mod:`portal.network`) while a watcher listens for the
 client going away, which abandons the request wherever it waits (logged as 499);
 the reply is sent and the middleware appends one access-log record. ``/health``
-bypasses the tiers. Unknown routes (404) and wrong methods (405) visit the web tier
-with the default service time, like any other request.
+and the admin endpoints (:mod:`portal.admin`) bypass the tiers and the faults.
+Unknown routes (404) and wrong methods (405) visit the web tier with the default
+service time, like any other request. Injected faults (:mod:`portal.injector`) are
+decided once the body is read: an outage, an early reset or an error answers at once
+(:mod:`portal.fault_replies`); delays are held inside the tiers; a reset after commit
+replaces the reply once the work is stored.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.access_log import AccessRecord
+from portal.admin import ADMIN_PATH, admin_routes
 from portal.endpoints import ENDPOINTS, UNMATCHED, split_key
+from portal.fault_replies import early_reply, reset_connection
 from portal.handlers import (
     DossierStatus,
     ListServices,
@@ -35,6 +41,7 @@ from portal.handlers import (
     SubmitDossier,
     UploadAttachment,
 )
+from portal.injector import RESET_AFTER_COMMIT
 from portal.jobs import BaseJob, Inbound, PortalState
 from portal.payment_handlers import ConfirmPayment, CreatePayment
 from portal.protocol import RECEIVED_SCOPE_KEY
@@ -63,13 +70,14 @@ def create_app(state: PortalState) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         state.access_log.start()
+        state.faults.restart()  # outage times count from when the portal serves
         try:
             yield
         finally:
             await state.access_log.stop()
             state.database.close()
 
-    routes = [Route("/health", _health, methods=["GET"])]
+    routes = [Route("/health", _health, methods=["GET"]), *admin_routes()]
     for key, job_class in JOBS.items():
         method, template = split_key(key)
         routes.append(Route(template, _endpoint(key, template, job_class), methods=[method]))
@@ -80,6 +88,9 @@ def create_app(state: PortalState) -> ASGIApp:
     )
     app.state.portal = state
     return AccessLogMiddleware(app, state)
+
+
+_OUTSIDE_LOAD = frozenset({"/health", ADMIN_PATH})  # not counted in requests_total
 
 
 class AccessLogMiddleware:
@@ -96,8 +107,8 @@ class AccessLogMiddleware:
         t_arrival = scope.get(RECEIVED_SCOPE_KEY) or time.time()
         record = AccessRecord(t_arrival=t_arrival, method=scope["method"])
         scope[RECORD_SCOPE_KEY] = record
-        if scope["path"] == "/health":
-            record.endpoint = "/health"
+        if scope["path"] in _OUTSIDE_LOAD:
+            record.endpoint = scope["path"]
         else:
             self.state.requests_total += 1
 
@@ -153,6 +164,8 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 class _Refusal(BaseJob):
     """The job of a request that matched no route (404) or no method (405)."""
+
+    uses_database = False
 
     def __init__(self, state: PortalState, inbound: Inbound, status: int, request: Request) -> None:
         super().__init__(state, inbound)
@@ -211,9 +224,17 @@ async def _read(request: Request, job_class: type[BaseJob]) -> Inbound:
 
 async def _answer(request: Request, key: str, job: BaseJob) -> Response:
     state: PortalState = request.app.state.portal
-    reply = await _unless_disconnected(request, state.network.visit(key, job, _record(request)))
+    record = _record(request)
+    plan = state.faults.plan(key, job.uses_database)
+    record.faults = plan.marks
+    early = await early_reply(request, plan, state.config.retry_after_s)
+    if early is not None:
+        return early
+    reply = await _unless_disconnected(request, state.network.visit(key, job, record, plan))
     if reply is None:
         return Response(status_code=CLIENT_CLOSED_REQUEST)
+    if plan.reset == RESET_AFTER_COMMIT:
+        return await reset_connection(request, plan)
     return reply.to_response()
 
 

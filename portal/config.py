@@ -1,7 +1,8 @@
 """The portal's configuration: tiers (stations), per-endpoint service times, overrides.
 
 A configuration file (``portal/configs/default.yaml`` documents every key) is read
-strictly: unknown keys, duplicate keys, wrong types and impossible values are one-line
+strictly (its ``faults:`` section by :mod:`portal.faults`): unknown keys, duplicate
+keys, wrong types and impossible values are one-line
 :class:`~dvcschema.errors.ConfigError` messages with ``file:line``. Without
 ``--config`` the packaged ``default.yaml`` is read. Settings are decided in one place,
 :func:`resolve_config`: command line > configuration file > built-in defaults.
@@ -10,7 +11,7 @@ strictly: unknown keys, duplicate keys, wrong types and impossible values are on
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from dvcschema.yamlio import read_yaml_file
 from models.distributions import DISTRIBUTION_KINDS, Distribution, from_mean_cv
 from models.errors import ModelError
 from portal.endpoints import ENDPOINTS
+from portal.faults import FaultConfig, parse_faults
 
 TIER_NAMES: tuple[str, ...] = ("web", "db", "payment")
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -88,6 +90,7 @@ class PortalConfig:
     retry_after_s: int = DEFAULT_RETRY_AFTER_S
     seed: int | None = None
     source: str = "(built-in defaults)"
+    faults: FaultConfig = field(default_factory=FaultConfig)
 
     def profile_for(self, key: str) -> EndpointProfile:
         """The tiers and service times of ``"METHOD /template"`` (default if absent)."""
@@ -143,8 +146,9 @@ def load_config(path: str | Path) -> PortalConfig:
     default = DEFAULT_ENDPOINT if default_section is None else _read_profile(default_section, tiers)
     endpoints_section = fields.section("endpoints")
     endpoints = {} if endpoints_section is None else _read_endpoints(endpoints_section, tiers)
+    faults = parse_faults(fields.section("faults"))
     fields.close()
-    return PortalConfig(tiers, endpoints, default, retry_after_s, seed, source)
+    return PortalConfig(tiers, endpoints, default, retry_after_s, seed, source, faults)
 
 
 # -- sections --------------------------------------------------------------------------

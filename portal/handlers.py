@@ -88,12 +88,16 @@ _SERVICES_BODY = {"services": [service.summary() for service in SERVICES]}
 class ListServices(BaseJob):
     """``GET /services``: the catalogue."""
 
+    uses_database = False
+
     async def execute(self) -> Reply:
         return Reply(200, _SERVICES_BODY)
 
 
 class ServiceForm(BaseJob):
     """``GET /services/{code}/form``: a service's fields and attachments."""
+
+    uses_database = False
 
     def prepare(self) -> None:
         code = self.inbound.path_params["code"]

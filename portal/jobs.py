@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from portal.access_log import AccessLog
 from portal.auth import Session, TokenStore
 from portal.config import PortalConfig
+from portal.faults import FaultConfig
+from portal.injector import FaultInjector
 from portal.network import TierNetwork
 from portal.replies import ApiError, Reply
 from portal.storage import Database
@@ -34,6 +36,9 @@ class PortalState:
     population_loaded: bool
     population_size: int = 0
     requests_total: int = 0
+    faults: FaultInjector = field(default_factory=lambda: FaultInjector(FaultConfig()))
+    # DVCLOAD_PORTAL_ADMIN_TOKEN (None: no admin endpoints); never shown or logged
+    admin_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,14 @@ class BaseJob:
     """One request's work; subclasses override :meth:`prepare` and :meth:`execute`.
 
     ``body_limit_bytes`` is the largest body accepted (413 above it); with
-    ``keep_body = False`` the body is hashed and counted as it arrives, not kept.
+    ``keep_body = False`` the body is hashed and counted as it arrives, not kept;
+    ``uses_database = False`` marks a job whose :meth:`execute` runs no SQL (an injected
+    slow database does not touch it).
     """
 
     body_limit_bytes: ClassVar[int] = MAX_JSON_BYTES
     keep_body: ClassVar[bool] = True
+    uses_database: ClassVar[bool] = True
 
     def __init__(self, state: PortalState, inbound: Inbound) -> None:
         self.state = state

@@ -9,9 +9,13 @@ releases it before moving on. The work is:
 * ``payment``: nothing but the drawn time (the gateway is outside the portal).
 
 An endpoint without a ``db`` tier runs its SQL while holding its ``web`` server (all
-of a request's work happens at some station). A request refused at a full tier gets
-503 with ``Retry-After`` at once; a request whose work fails (4xx) holds its server
-for the drawn time, then leaves without visiting the remaining tiers.
+of a request's work happens at some station). Injected delays (:mod:`portal.injector`)
+are held where their cause is: a latency spike at ``web``, a PayGov hang at ``payment``
+(``web`` when the route has no payment tier), a slow database just before the SQL.
+
+A request refused at a full tier gets 503 with ``Retry-After`` at once; a request
+whose work fails (4xx) holds its server for the drawn time, then leaves without
+visiting the remaining tiers.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import numpy as np
 from portal.access_log import AccessRecord
 from portal.config import EndpointProfile, PortalConfig
 from portal.endpoints import ENDPOINTS, UNMATCHED
+from portal.injector import FaultPlan
 from portal.replies import ApiError, Reply, error_reply
 from portal.sampling import ServiceSampler, spawn_generators
 from portal.station import Station, StationFullError
@@ -72,15 +77,22 @@ class TierNetwork:
     def __repr__(self) -> str:
         return f"TierNetwork(stations={list(self.stations.values())!r})"
 
-    async def visit(self, key: str, job: Job, record: AccessRecord) -> Reply:
+    async def visit(
+        self, key: str, job: Job, record: AccessRecord, plan: FaultPlan | None = None
+    ) -> Reply:
         """Take one request through its tiers; return its reply (503 when refused)."""
         route = self._routes.get(key, self._routes[UNMATCHED])
-        sql_at_db = any(station.name == "db" for station, _ in route)
+        plan = plan or FaultPlan()
+        tiers = [station.name for station, _ in route]
+        sql_at_db = "db" in tiers
+        extra = _extra_holds(tiers, plan)
         outcome = _Outcome()
         for station, sampler in route:
-            step = _step(station.name, job, outcome, sql_at_db)
+            step = _step(station.name, job, outcome, sql_at_db, plan)
             try:
-                await _serve(station, sampler, step, record)
+                await _serve(
+                    station, sampler, step, record, plan=plan, holds=extra.get(station.name, [])
+                )
             except StationFullError as full:
                 record.rejected_at = station.name
                 return self._overloaded(full)
@@ -117,19 +129,35 @@ class _Outcome:
 Step = Callable[[], Awaitable[None]]
 
 
-def _step(tier: str, job: Job, outcome: _Outcome, sql_at_db: bool) -> Step | None:
+Hold = tuple[str, float]  # an injected delay: (fault kind, seconds)
+
+
+def _extra_holds(tiers: list[str], plan: FaultPlan) -> dict[str, list[Hold]]:
+    """The injected delays held at each tier, after its work and drawn time."""
+    extra: dict[str, list[Hold]] = {}
+    if plan.spike_s > 0:
+        extra.setdefault("web", []).append(("spike", plan.spike_s))
+    if plan.gateway_hang_s > 0:
+        tier = "payment" if "payment" in tiers else "web"
+        extra.setdefault(tier, []).append(("gateway_timeout", plan.gateway_hang_s))
+    return extra
+
+
+def _step(tier: str, job: Job, outcome: _Outcome, sql_at_db: bool, plan: FaultPlan) -> Step | None:
     """The work done while holding a server of ``tier`` (``None``: only the drawn time)."""
 
     async def at_web() -> None:
         try:
             job.prepare()
             if not sql_at_db:
+                await plan.hold("slow_db", plan.slow_db_s)
                 outcome.reply = await job.execute()
         except ApiError as error:
             outcome.reply = error.reply()
 
     async def at_db() -> None:
         try:
+            await plan.hold("slow_db", plan.slow_db_s)
             outcome.reply = await job.execute()
         except ApiError as error:
             outcome.reply = error.reply()
@@ -138,9 +166,16 @@ def _step(tier: str, job: Job, outcome: _Outcome, sql_at_db: bool) -> Step | Non
 
 
 async def _serve(
-    station: Station, sampler: ServiceSampler, step: Step | None, record: AccessRecord
+    station: Station,
+    sampler: ServiceSampler,
+    step: Step | None,
+    record: AccessRecord,
+    *,
+    plan: FaultPlan,
+    holds: list[Hold],
 ) -> None:
-    """Wait for a server, hold it for ``step`` plus a drawn service time, release it."""
+    """Wait for a server, hold it for ``step``, a drawn service time and any injected
+    delay, release it."""
     wait_s = await station.acquire()
     started = time.perf_counter()
     try:
@@ -149,6 +184,8 @@ async def _serve(
         service_s = sampler.next_s()
         if service_s > 0:
             await asyncio.sleep(service_s)
+        for kind, seconds in holds:
+            await plan.hold(kind, seconds)
     finally:
         station.release()
         record.add_tier(station.name, wait_s, time.perf_counter() - started)

@@ -92,7 +92,11 @@ def _insert(connection: sqlite3.Connection, batch: list[tuple[str, str, int]]) -
 def _read_csv(file: Path) -> Iterator[tuple[int, Citizen]]:
     with _open_text(file) as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        try:
+            fieldnames = reader.fieldnames or []
+        except csv.Error as exc:
+            raise ConfigError(f"bad CSV header: {exc}", source=str(file), line=1) from None
+        missing = [c for c in REQUIRED_COLUMNS if c not in fieldnames]
         if missing:
             raise ConfigError(
                 f"missing column(s) {', '.join(missing)}; needed: {', '.join(REQUIRED_COLUMNS)}",
@@ -115,6 +119,10 @@ def _read_json_lines(file: Path) -> Iterator[tuple[int, Citizen]]:
                 row = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"bad JSON: {exc.msg}", source=str(file), line=number) from None
+            except RecursionError:
+                raise ConfigError(
+                    "bad JSON: nested too deeply", source=str(file), line=number
+                ) from None
             if not isinstance(row, dict):
                 raise ConfigError(
                     "expected one JSON object per line", source=str(file), line=number
@@ -140,6 +148,8 @@ def _citizen(row: dict[str, Any], file: Path, line: int) -> Citizen:
     if not CCCD_PATTERN.fullmatch(cccd):
         raise bad("cccd", f"{row['cccd']!r} is not 12 digits")
     full_name = str(row["full_name"]).strip()
+    if not _encodable(full_name):
+        raise bad("full_name", f"{row['full_name']!r} is not valid Unicode text")
     if not full_name or len(full_name) > MAX_NAME_LENGTH:
         raise bad(
             "full_name", f"{row['full_name']!r} is not a name of 1-{MAX_NAME_LENGTH} characters"
@@ -148,6 +158,15 @@ def _citizen(row: dict[str, Any], file: Path, line: int) -> Citizen:
     if level is None:
         raise bad("vneid_level", f"{row['vneid_level']!r} is not allowed; options are 0, 1, 2")
     return Citizen(cccd, full_name, level)
+
+
+def _encodable(text: str) -> bool:
+    """False for lone surrogates (e.g. JSON's "\\ud800"), which SQLite cannot store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _level(value: Any) -> int | None:

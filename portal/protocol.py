@@ -6,6 +6,10 @@ every other callback that became ready in the same loop iteration, so stamping i
 app compresses the gaps between requests that arrive while the loop is busy. This
 protocol (uvicorn's httptools protocol) stamps the time in ``on_message_begin``,
 which httptools calls from ``data_received`` as it parses the request's first bytes.
+
+The protocol also puts the connection's transport in the scope, so that an injected
+connection reset (:mod:`portal.fault_replies`) can close the TCP connection without
+a response.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 from typing import Any
 
 RECEIVED_SCOPE_KEY = "dvcload.t_received"
+TRANSPORT_SCOPE_KEY = "dvcload.transport"
 
 
 def stamping_protocol() -> Any:
@@ -27,5 +32,6 @@ def stamping_protocol() -> Any:
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self.scope[RECEIVED_SCOPE_KEY] = time.time()  # type: ignore[literal-required]
+            self.scope[TRANSPORT_SCOPE_KEY] = self.transport  # type: ignore[literal-required]
 
     return StampingHttpToolsProtocol

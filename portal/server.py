@@ -29,6 +29,7 @@ from portal.access_log import AccessLog
 from portal.app import create_app
 from portal.auth import TokenStore
 from portal.config import resolve_config
+from portal.injector import FaultInjector
 from portal.jobs import PortalState
 from portal.network import TierNetwork
 from portal.population import load_population
@@ -37,6 +38,7 @@ from portal.storage import Database
 
 GRACEFUL_SHUTDOWN_S = 5
 DB_EXTRA_WORKERS = 4
+ADMIN_TOKEN_ENV = "DVCLOAD_PORTAL_ADMIN_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ def build_state(options: PortalOptions) -> PortalState:
         access_log=access_log,
         population_loaded=options.population is not None,
         population_size=population_size,
+        faults=FaultInjector(config.faults, config.seed),
+        admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
     )
 
 
