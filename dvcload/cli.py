@@ -31,9 +31,11 @@ class _ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, line + "\n")
 
 
-def _load_commands() -> list[ModuleType]:
+def _load_commands(only: str | None = None) -> list[ModuleType]:
+    """The command modules; just ``only`` when the command line names one (each module
+    may import SciPy, Matplotlib or Locust: a command should pay only for its own)."""
     modules = []
-    for name in COMMAND_MODULES:
+    for name in [only] if only in COMMAND_MODULES else COMMAND_MODULES:
         try:
             modules.append(importlib.import_module(f"dvcload.commands.{name}"))
         except ModuleNotFoundError as exc:
@@ -42,7 +44,7 @@ def _load_commands() -> list[ModuleType]:
     return modules
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _ArgumentParser(
         prog="dvcload",
         description="Load testing and capacity planning for e-government portals.",
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=_ArgumentParser
     )
-    for module in _load_commands():
+    for module in _load_commands(only):
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         sub.add_argument("--debug", action="store_true", help="show tracebacks on errors")
         module.configure(sub)
@@ -67,9 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
 GEVENT_COMMANDS = frozenset({"run", "worker"})
 
 
+def _command_name(argv: Sequence[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def _patch_for_locust(argv: Sequence[str]) -> None:
-    command = next((a for a in argv if not a.startswith("-")), None)
-    if command in GEVENT_COMMANDS:
+    if _command_name(argv) in GEVENT_COMMANDS:
         from gevent import monkey
 
         monkey.patch_all()
@@ -78,7 +83,7 @@ def _patch_for_locust(argv: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _patch_for_locust(argv)
-    parser = build_parser()
+    parser = build_parser(_command_name(argv))
     args = parser.parse_args(argv)
     module = getattr(args, "_command", None)
     if module is None:
