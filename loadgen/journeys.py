@@ -168,10 +168,10 @@ def _attempt(visit: Visit, r: _Request) -> tuple[Any | None, float | None]:
                 r.method, r.path, name=r.name, catch_response=True, **r.kwargs
             )
             with resp_cm as resp:
-                problem = _problem(resp, r.expected, r.keys, r.check)
+                problem, body = _problem(resp, r.expected, r.keys, r.check)
                 if problem is None:
                     resp.success()
-                    return resp.json(), None
+                    return body, None
                 resp.failure(problem)
                 return None, _retry_after(resp)
     except Abandoned:
@@ -198,21 +198,26 @@ def _problem(
     expected: tuple[int, ...],
     keys: tuple[str, ...],
     check: Callable[[Any], str | None] | None,
-) -> str | None:
+) -> tuple[str | None, Any]:
+    """``(None, body)`` when the response is right, else ``(what is wrong, None)``.
+
+    The body is parsed once, here (parsing twice cost ~10% of the generator's CPU).
+    """
     if resp.status_code == 0:
-        return failure_kind(getattr(resp, "error", None))
+        return failure_kind(getattr(resp, "error", None)), None
     if resp.status_code not in expected:
-        return f"HTTP {resp.status_code}"
+        return f"HTTP {resp.status_code}", None
     try:
         body = resp.json()
     except ValueError:
-        return "content check: body is not JSON"
+        return "content check: body is not JSON", None
     if not isinstance(body, dict):
-        return "content check: body is not a JSON object"
+        return "content check: body is not a JSON object", None
     missing = [k for k in keys if k not in body]
     if missing:
-        return f"content check: body lacks {', '.join(missing)}"
-    return check(body) if check else None
+        return f"content check: body lacks {', '.join(missing)}", None
+    problem = check(body) if check else None
+    return problem, (body if problem is None else None)
 
 
 def failure_kind(error: BaseException | None) -> str:
