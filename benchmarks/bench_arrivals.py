@@ -13,6 +13,10 @@ fast.yaml), then read the server's own arrival stamps of the logins and report:
   below ~1 ms the generator's timer granularity and one-request-at-a-time sending
   reshape the gaps, see loadgen/arrivals.py);
 - the generator's CPU and the sessions' start-delay p99.
+
+First, in one process, the arrival clock alone: 2,000 exponential gaps at 200/s slept
+with gevent's own timer and with the timerfd sleeper the dispatcher uses
+(:mod:`loadgen.timer`), compared by lateness and by the KS test of the gaps.
 """
 
 from __future__ import annotations
@@ -78,7 +82,42 @@ def measure(rate: int, duration_s: int, workdir: Path) -> dict[str, float]:
     }
 
 
+def clock_precision(n: int = 2000, rate: float = 200.0) -> dict[str, dict[str, float]]:
+    """Lateness and KS p of ``n`` Poisson wake-ups, gevent's sleep against the timerfd."""
+    code = f"""
+import json, time
+import gevent, numpy as np
+from scipy import stats
+from loadgen.timer import LoopSleeper, precise_sleeper
+out = {{}}
+for name, sleeper in (("gevent.sleep", LoopSleeper(gevent.sleep)), ("timerfd", precise_sleeper())):
+    with sleeper:
+        gaps = np.random.default_rng(1).exponential(1 / {rate}, {n})
+        due = time.monotonic() + 0.05 + np.cumsum(gaps)
+        woke = []
+        for t in due:
+            sleeper.sleep(t - time.monotonic())
+            woke.append(time.monotonic())
+    late, gaps = (np.array(woke) - due) * 1e3, np.diff(woke)
+    out[name] = {{"late_mean_ms": late.mean(), "late_p99_ms": float(np.percentile(late, 99)),
+                  "cv": gaps.std() / gaps.mean(),
+                  "ks_p": stats.kstest(gaps, "expon", args=(0, gaps.mean())).pvalue}}
+print(json.dumps(out))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    result: dict[str, dict[str, float]] = json.loads(done.stdout)
+    return result
+
+
 def main() -> bool:
+    print("arrival clock alone, 2,000 wake-ups at 200/s in one process:")
+    for name, r in clock_precision().items():
+        print(
+            f"  {name:13} late mean {r['late_mean_ms']:.3f} ms, p99 {r['late_p99_ms']:.3f} ms;"
+            f" gaps CV {r['cv']:.3f}, KS p {r['ks_p']:.2g}"
+        )
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-arrivals-") as tmp:
         for rate, duration_s in CASES:

@@ -11,12 +11,14 @@ channel. When no user is idle (``max_concurrency`` sessions are running), the ar
 is *dropped* and counted (k6's ``dropped_iterations``), never silently lost. The delay
 between an arrival's intended and actual start is recorded for every session.
 
-Resolution: gevent's loop (libev on epoll) wakes timers with 1 ms granularity and a
-process sends one request at a time (~0.25 ms of CPU each), so arrivals due within
-the same millisecond leave back to back. Gaps shorter than ~1 ms are therefore
-distorted (the rate and the process at coarser scales are not); the session start
-delays in ``summary.json`` show how late dispatch was. Busy-waiting to the exact
-time was tried and made things worse on a 2-core machine shared with the target.
+Resolution: the dispatcher sleeps on a Linux ``timerfd`` (:mod:`loadgen.timer`), not
+on gevent's timers, which wake on a 1 ms grid and snapped the gaps to whole
+milliseconds. What remains is the generator being one cooperative thread: an arrival
+due while another greenlet holds the CPU (about 0.7 ms per request, Locust included)
+leaves when it yields, so gaps of a few milliseconds are slightly depleted and the
+next ones slightly stretched. The rate, and the process at coarser scales, are not
+affected; the session start delays in ``summary.json`` show how late dispatch was,
+and ``python -m benchmarks arrivals`` measures the shape the portal saw.
 
 References
 ----------

@@ -33,9 +33,11 @@ from locust.stats import (
 
 from dvcschema.errors import RunError
 from dvcschema.load import Load, OpenLoad
+from loadgen import eventloop
 from loadgen.arrivals import ArrivalStats, Dispatcher, Ticket, poisson_arrivals
 from loadgen.distributed import MasterMerger, WorkerReporter
 from loadgen.shapes import stages_shape
+from loadgen.timer import precise_sleeper
 from loadgen.users import CitizenUser, SessionUser
 from loadgen.workload import Workload
 
@@ -99,6 +101,7 @@ def _environment(
     workload: Workload, load: Load, host: str, duration_s: float
 ) -> tuple[Environment, Channel]:
     tickets: Channel = Channel()
+    eventloop.prepare()
     if isinstance(load, OpenLoad):
         user_class: type = SessionUser.configure(workload, tickets)
         shape = None
@@ -346,9 +349,15 @@ def _start_dispatcher(
         return True
 
     arrivals = poisson_arrivals(load.profile, duration_s, rng=workload.seed + seed_offset)
-    dispatcher = Dispatcher(arrivals, offer, sleep=gevent.sleep)
+    sleeper = precise_sleeper()
+    dispatcher = Dispatcher(arrivals, offer, sleep=sleeper.sleep)
     started_at = time.time() if started_at is None else started_at
-    greenlet = gevent.spawn(dispatcher.run, started_at, should_stop)
+
+    def dispatch() -> None:
+        with sleeper:
+            dispatcher.run(started_at, should_stop)
+
+    greenlet = gevent.spawn(dispatch)
     return _OpenRun(dispatcher, greenlet, started_at)
 
 
