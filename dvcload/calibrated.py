@@ -33,7 +33,6 @@ SOURCES = ("access_log", "response_time", "regression")
 DISTS = ("exponential", "lognormal", "deterministic")
 MAX_SERVICE_TIME_S = 3600.0
 _INFO_KEYS = ("sample_cv", "std_error", "n", "utilization", "why", "endpoints")
-_RANGE_FIELDS = ("service_time_input", "visits_input")  # a scenario's ranges, if any
 
 
 def add_option(parser: argparse.ArgumentParser) -> None:
@@ -109,14 +108,13 @@ def _merged(scenario_tier: TierSpec | None, model_tier: TierSpec) -> TierSpec:
     them (Monte Carlo inputs) gives way to the measurement."""
     if scenario_tier is None:
         return model_tier
-    names = {f.name for f in dataclasses.fields(scenario_tier)}
-    ranges = dict.fromkeys((k for k in _RANGE_FIELDS if k in names), None)
     return dataclasses.replace(
         scenario_tier,
         service_time_s=model_tier.service_time_s,
         cv=model_tier.cv,
         visits=model_tier.visits,
-        **ranges,
+        service_time_input=None,
+        visits_input=None,
     )
 
 
