@@ -9,4 +9,14 @@ monkey-patches the process with gevent) happen inside ``run``, never at import t
 
 from __future__ import annotations
 
-COMMAND_MODULES = ("run", "worker", "portal", "population", "plan", "gate", "report")
+COMMAND_MODULES = (
+    "run",
+    "worker",
+    "portal",
+    "population",
+    "plan",
+    "gate",
+    "report",
+    "calibrate",
+    "validate",
+)

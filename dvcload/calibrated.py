@@ -1,0 +1,131 @@
+"""``dvcload plan --model FILE``: a calibrated model's tier demands in a capacity plan.
+
+``dvcload calibrate`` writes the file (:mod:`analysis.calibrate`); this module reads
+it strictly (unknown keys, wrong units and impossible values are one-line
+:class:`~dvcschema.errors.ConfigError` messages with ``file:line``) into the
+dataclasses of :mod:`dvcschema.capacity`, and puts its demands into a scenario's
+``capacity:`` section: a tier of the same name keeps its ``max_servers`` and budgets
+and takes the model's ``service_time``, ``cv`` and ``visits`` (replacing any range
+the scenario gave for them); a tier only in the model is added under the shared
+budgets; a tier only in the scenario is kept as written.
+
+The two hooks in ``dvcload/commands/plan.py``::
+
+    calibrated.add_option(parser)                      # in configure()
+    spec = calibrated.apply(spec, args.model)          # in run(), after _capacity()
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from dvcschema.capacity import CapacitySpec, TierSpec
+from dvcschema.errors import ConfigError
+from dvcschema.fields import Fields, one_of
+from dvcschema.units import parse_duration_s, parse_number
+from dvcschema.yamlio import read_yaml_file
+
+SUPPORTED_VERSIONS = (1,)
+SOURCES = ("access_log", "response_time", "regression")
+DISTS = ("exponential", "lognormal", "deterministic")
+MAX_SERVICE_TIME_S = 3600.0
+_INFO_KEYS = ("sample_cv", "std_error", "n", "utilization", "why", "endpoints")
+
+
+def add_option(parser: argparse.ArgumentParser) -> None:
+    """``--model FILE``: tier demands from ``dvcload calibrate`` replace the scenario's."""
+    parser.add_argument(
+        "--model",
+        metavar="FILE",
+        type=Path,
+        help="a calibrated model (dvcload calibrate): its tier demands replace the scenario's",
+    )
+
+
+def apply(spec: CapacitySpec, path: Path | None) -> CapacitySpec:
+    """``spec`` with the tiers of the calibrated model at ``path`` (``None``: unchanged)."""
+    if path is None:
+        return spec
+    model = read_model(path)
+    by_name = {t.name: t for t in spec.tiers}
+    tiers = [_merged(by_name.get(t.name), t) for t in model]
+    tiers += [t for t in spec.tiers if t.name not in {m.name for m in model}]
+    merged = dataclasses.replace(spec, tiers=tuple(tiers))
+    for tier in merged.tiers:
+        if not merged.budgets_for(tier):
+            raise ConfigError(
+                f"tier {tier.name!r} comes from the model but has no budget; give"
+                " capacity.budgets (shared) or the tier in the scenario with its own",
+                source=str(path),
+                field=f"tiers.{tier.name}",
+            )
+    return merged
+
+
+def read_model(path: Path) -> tuple[TierSpec, ...]:
+    """The tiers of a calibrated model file, as :class:`dvcschema.capacity.TierSpec`."""
+    top = Fields(read_yaml_file(path), source=str(path))
+    version = top.take("version", lambda v: int(parse_number(v, minimum=1, integer=True)))
+    if version not in SUPPORTED_VERSIONS:
+        raise top.error_at("version", f"version {version!r} is not supported; allowed: 1")
+    for key in ("runs", "sessions", "client_overhead_ms"):
+        top.take_raw(key, None)
+    tiers_section = top.section("tiers", required=True)
+    assert tiers_section is not None
+    names = tiers_section.remaining()
+    if not names:
+        raise top.error_at("tiers", "no tiers; a calibrated model has at least one")
+    tiers = []
+    for name in names:
+        section = tiers_section.section(name)
+        assert section is not None
+        tiers.append(_tier(name, section))
+    tiers_section.close()
+    top.close()
+    return tuple(tiers)
+
+
+def _tier(name: str, fields: Fields) -> TierSpec:
+    service_time_s = fields.take("service_time", _service_time)
+    cv = fields.take("cv", lambda v: parse_number(v, minimum=0.0, maximum=10.0))
+    visits = fields.take(
+        "visits", lambda v: parse_number(v, minimum=0.0, exclusive_minimum=True, maximum=1e4)
+    )
+    fields.take("servers", _optional_servers, None)
+    fields.take("dist", one_of(*DISTS), None)
+    fields.take("source", one_of(*SOURCES), None)
+    for key in _INFO_KEYS:
+        fields.take_raw(key, None)
+    fields.close()
+    return TierSpec(name=name, service_time_s=service_time_s, cv=cv, visits=visits)
+
+
+def _merged(scenario_tier: TierSpec | None, model_tier: TierSpec) -> TierSpec:
+    """The scenario's tier with the model's demands; a range the scenario gave for
+    them (Monte Carlo inputs) gives way to the measurement."""
+    if scenario_tier is None:
+        return model_tier
+    return dataclasses.replace(
+        scenario_tier,
+        service_time_s=model_tier.service_time_s,
+        cv=model_tier.cv,
+        visits=model_tier.visits,
+        service_time_input=None,
+        visits_input=None,
+    )
+
+
+def _service_time(value: Any) -> float:
+    seconds = parse_duration_s(value)
+    if not 0 < seconds <= MAX_SERVICE_TIME_S:
+        raise ValueError(f"{value!r} is out of range; allowed: > 0 and at most 1h")
+    return seconds
+
+
+def _optional_servers(value: Any) -> int | None:
+    if value is None:
+        return None
+    return int(parse_number(value, minimum=1, maximum=10_000_000, integer=True))
