@@ -25,23 +25,25 @@ A built-in experiment against the embedded reference portal (127.0.0.1 only):
 
 Design choices, measured rather than guessed (see ``dvcload validate --help``):
 
-* 16 servers of 160 ms (capacity 100 requests/s). A point's own noise falls with
+* 16 servers of 80 ms (capacity 200 requests/s). A point's own noise falls with
   the number of servers and its power to test the queueing model falls too: at rho
-  0.85, over a 21 s window, the standard deviation of the measured mean is about
-  12%, 8% and 6% with 4, 8 and 16 servers (simulation of M/M/c conditioned on the
-  measured arrival rate, with the common random numbers below), while the wait's
-  share of the mean is 53%, 32% and 15%. With 16 servers the exponential set-up's
-  mean at 0.85 misses the 10% bound from noise alone in roughly one run in ten; the
-  ``no-wait`` column (service time alone) shows how much each point discriminates.
-  160 ms is long against the event loop's 1 ms timer, and 100 requests/s keeps the
-  shared 2-core machine unsaturated (measured: 8 servers of 40 ms at 170 requests/s
-  bunched the arrivals, gap CV 1.5-1.7, and waited 1.5x M/M/8's wait; 8 of 80 ms at
-  84 requests/s agreed within 1%).
+  0.85, over a 21 s window of 160 ms services, the standard deviation of the
+  measured mean is about 12%, 8% and 6% with 4, 8 and 16 servers (simulation of
+  M/M/c conditioned on the measured arrival rate), while the wait's share of the
+  mean is 53%, 32% and 15%; the ``no-wait`` column (service time alone) shows how
+  much each point discriminates. The noise of a time average scales as
+  ``sqrt(E[S] / window)``, so the points are long in service times: a run of this
+  experiment with 160 ms services and 21 s windows missed the 10% bound at 0.85
+  (+12.5%) from noise alone, while the portal itself replayed as an exact M/M/16.
+* Longer points at high load: up to utilisation 0.5 a point lasts ``--duration``
+  (27 s), above it ``(1 - 0.5) / (1 - u)`` times as long, at most 3x (0.7: 45 s,
+  0.85 and 0.95: 81 s), because the queue's memory grows as ``u`` nears 1. With
+  80 ms services that puts the noise of the mean at 0.85 near 2%.
 * Common random numbers (Law 2015, §11.2): every run uses the same seed, so the
   portal draws the same service-time sequence; the calibration run lasts long enough
-  (``duration x 0.85 / lowest``) that the draws of the points up to 0.85 are a prefix
-  of its own. The prediction error then measures the model more than the sampling
-  noise of the mean service time, which the wait amplifies 3-4x at rho 0.85.
+  (at most 4x ``--duration``) that the draws of the points up to 0.85 are, as far as
+  it goes, a prefix of its own. The prediction error then measures the model more
+  than the sampling noise of the mean service time.
 * Sessions, not independent requests: a session's 3 requests follow each other,
   so the tier's arrivals are not Poisson. With exponential service the queue is
   still exactly M/M/c (a Kelly network: FIFO, the same rate for every class); with
@@ -80,12 +82,14 @@ from models.errors import ModelError
 from models.tandem import QueueStation, tandem_mean_response, tandem_response_quantile
 
 SERVERS = 16
-SERVICE_MS = 160.0
+SERVICE_MS = 80.0
 LOGNORMAL_CV = 0.5
 DEFAULT_POINTS = (0.3, 0.5, 0.7, 0.85, 0.95)
 QUICK_POINTS = (0.3, 0.7)
 DEFAULT_DURATION_S = 27.0
-QUICK_DURATION_S = 16.5
+QUICK_DURATION_S = 12.0
+STRETCH_FROM = 0.5  # points above this run longer, as 1 / (1 - utilisation)...
+MAX_STRETCH = 3.0  # ...up to 3x
 MIN_DURATION_S = 11.0
 WARMUP_S = 4.0
 CLAIM_MAX_UTILIZATION = 0.85
@@ -130,7 +134,7 @@ TWO_TIER = Setup(
     (WEB_EXP, PAYMENT_LOGNORMAL),
 )
 SETUPS = (*ONE_TIER, TWO_TIER)
-QUICK_SETUPS = ONE_TIER
+QUICK_SETUPS = ONE_TIER[:1]
 
 
 @dataclass(frozen=True)
@@ -158,13 +162,27 @@ class Options:
                 field="--duration",
             )
 
+    def point_duration_s(self, utilization: float) -> float:
+        """A point's load: ``duration_s`` up to utilisation 0.5, then longer as
+        ``(1 - 0.5) / (1 - u)`` (at most 3x), because a queue's memory, and so the noise
+        of a time average over a fixed window, grows as the utilisation nears 1."""
+        if utilization == min(self.points):
+            return self.calibration_duration_s
+        stretch = (1.0 - STRETCH_FROM) / (1.0 - utilization)
+        return self.duration_s * min(max(stretch, 1.0), MAX_STRETCH)
+
     @property
     def calibration_duration_s(self) -> float:
         """The lowest point's length: long enough that the other points' service-time
-        draws (up to utilisation 0.85) are a prefix of its own (common random numbers)."""
-        low, rest = min(self.points), [u for u in self.points if u > min(self.points)]
-        factor = min(max(rest), CLAIM_MAX_UTILIZATION) / low
-        return self.duration_s * min(max(factor, 1.0), MAX_CALIBRATION_FACTOR)
+        draws (up to utilisation 0.85) are a prefix of its own (common random numbers),
+        at most 4x ``duration_s``."""
+        low = min(self.points)
+        draws = max(
+            u * self.point_duration_s(u) / low
+            for u in self.points
+            if low < u <= CLAIM_MAX_UTILIZATION or u == sorted(self.points)[1]
+        )
+        return min(max(draws, self.duration_s), MAX_CALIBRATION_FACTOR * self.duration_s)
 
 
 @dataclass(frozen=True)
@@ -267,8 +285,8 @@ def run_setup(setup: Setup, options: Options, say: Callable[[str], None]) -> Set
     config.write_text(portal_config_text(setup.tiers, options.seed), encoding="utf-8")
     points = sorted(set(options.points))
     result: SetupResult | None = None
-    for i, u in enumerate(points):
-        duration_s = options.calibration_duration_s if i == 0 else options.duration_s
+    for u in points:
+        duration_s = options.point_duration_s(u)
         say(f"{setup.tier_setup}, {setup.service_distribution}: utilisation {u:g}, {duration_s:g}s")
         m = _run_point(setup, options, config, utilization=u, duration_s=duration_s)
         if result is None:

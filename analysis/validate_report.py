@@ -42,13 +42,16 @@ NOTES = (
 )
 
 
+def _durations(options: Options) -> str:
+    return ", ".join(f"{options.point_duration_s(u):.0f}s at {u:g}" for u in sorted(options.points))
+
+
 def report(results: list[SetupResult], options: Options, plot_path: Path | None) -> str:
     """The experiment as text: assumptions, one table per set-up, the verdict."""
     lines = [
         "dvcload validate: models calibrated at the lowest utilisation only, checked at the others",
         f"  portal: embedded on 127.0.0.1; open-loop Poisson sessions of 3 requests (browse);"
-        f" {options.duration_s:g}s per point ({options.calibration_duration_s:.0f}s at the"
-        f" lowest), seed {options.seed}; runs in {options.out}",
+        f" load per point {_durations(options)}, seed {options.seed}; runs in {options.out}",
         f"  claim: mean within {MEAN_TOLERANCE:.0%} and p95 within {P95_TOLERANCE:.0%} of"
         f" measured for one tier at utilisation <= {CLAIM_MAX_UTILIZATION:g}",
     ]

@@ -65,6 +65,13 @@ def apply(spec: CapacitySpec, path: Path | None) -> CapacitySpec:
     return merged
 
 
+def describe(path: Path) -> str:
+    """One line for the plan's assumptions: which tiers the model file set, from what."""
+    tiers = read_yaml_file(path).get("tiers", {})  # read_model has validated the file
+    parts = [f"{name} ({tier.get('source', 'unknown source')})" for name, tier in tiers.items()]
+    return f"demands of {', '.join(parts)} from the calibrated model {path} (dvcload calibrate)"
+
+
 def read_model(path: Path) -> tuple[TierSpec, ...]:
     """The tiers of a calibrated model file, as :class:`dvcschema.capacity.TierSpec`."""
     top = Fields(read_yaml_file(path), source=str(path))

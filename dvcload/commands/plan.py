@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dvcload import plan_tables
+from dvcload import calibrated, plan_tables
 from dvcload.plan_montecarlo import (
     PERCENTILES,
     Spike,
@@ -86,6 +86,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--seed",
         help="seed of the Monte Carlo samples (default: DVCLOAD_SEED, else the scenario's seed)",
     )
+    calibrated.add_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,13 +97,21 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     seed = apply_settings(scenario, Overrides(seed=args.seed), _seed_env()).seed
     result = plan_run(
-        scenario, method=args.method, surge=surge, spikes=spikes, samples=samples, seed=seed
+        scenario,
+        method=args.method,
+        surge=surge,
+        spikes=spikes,
+        samples=samples,
+        seed=seed,
+        model=args.model,
     )
     if plot_path is not None:
         _plots(result, plot_path)
     if args.json:
         print(json.dumps(plan_json(result), indent=2))
     else:
+        if args.model is not None:
+            print(calibrated.describe(args.model))
         print(report(result))
         if plot_path is not None:
             print(f"plot written to {plot_path}")
@@ -121,9 +130,12 @@ def plan_run(
     spikes: tuple[Spike, ...] = (),
     samples: int = DEFAULT_SAMPLES,
     seed: int = 1,
+    model: Path | None = None,
 ) -> PlanRun:
-    """The central plan, its Monte Carlo spread (when there are ranges) and the tables."""
-    spec = _capacity(scenario)
+    """The central plan, its Monte Carlo spread (when there are ranges) and the tables.
+    ``model``: a calibrated model file (``dvcload calibrate``) whose tier demands
+    replace the scenario's."""
+    spec = calibrated.apply(_capacity(scenario), model)
     method = method or spec.method
     curve = plan_curve(spec, surge, spikes)
     plan = build_plan(spec, method=method, surge=surge, source=scenario.source, spikes=spikes)

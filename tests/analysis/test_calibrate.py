@@ -19,6 +19,7 @@ from analysis.calibrate import calibrate_runs
 from dvcload import calibrated
 from dvcschema.errors import ConfigError
 from dvcschema.scenario import load_scenario
+from dvcschema.units import parse_duration_s
 from models import demand_from_response_time
 
 MakeRun = Callable[..., Path]
@@ -224,3 +225,35 @@ def test_a_measured_demand_replaces_a_range_the_scenario_guessed(
     web = {t.name: t for t in calibrated.apply(spec, path).tiers}["web"]
     assert web.service_time_s == pytest.approx(calibrated.read_model(path)[0].service_time_s)
     assert getattr(web, "service_time_input", None) is None  # the range gives way
+
+
+def test_plan_reads_the_calibrated_model_and_says_so(
+    logged_run: tuple[Path, dict[str, Any]], tmp_path: Path, dvcload_cmd: list[str], repo: Path
+) -> None:
+    folder, drawn = logged_run
+    model = tmp_path / "model.yaml"
+    calibrate_runs([folder]).write(model)
+
+    def plan(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*dvcload_cmd, "plan", str(repo / "scenarios" / "national-plan.yaml"), *args],
+            capture_output=True, text=True, timeout=120, cwd=repo, check=False,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    plain, calibrated_plan = plan("--json"), plan("--json", "--model", str(model))
+    assert plain.returncode in (0, 1) and calibrated_plan.returncode in (0, 1)
+
+    def web_demand(out: str) -> float:
+        return parse_duration_s(json.loads(out)["inputs"]["tiers"]["web"]["service_time"])
+
+    # the web tier's demand is the sample mean of the logged web service times
+    assert web_demand(calibrated_plan.stdout) == pytest.approx(drawn["web"].mean(), rel=1e-2)
+    assert web_demand(plain.stdout) != pytest.approx(drawn["web"].mean(), rel=1e-1)
+    text = plan("--model", str(model))
+    assert text.stdout.splitlines()[0].startswith("demands of web (access_log), db (access_log)")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\ntiers: {web: {service_time: 5, cv: 1, visits: 3}}\n")
+    bad = plan("--model", str(broken))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "tiers.web.service_time" in bad.stderr and "Traceback" not in bad.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from analysis.calibrate import CalibratedModel, TierCalibration
-from analysis.validate import SETUPS, TWO_TIER, Options, predict_point
+from analysis.validate import SERVICE_MS, SETUPS, TWO_TIER, Options, predict_point
 from analysis.validate_runs import Measurement, batch_means_se, portal_config_text, scenario_text
 from dvcschema.errors import ConfigError
 from dvcschema.scenario import load_scenario
@@ -47,9 +47,17 @@ def test_bad_options_are_one_line_and_exit_2_before_any_load(
     assert not (tmp_path / "v").exists()
 
 
-def test_the_calibration_point_runs_long_enough_to_cover_the_others_draws(tmp_path: Path) -> None:
+def test_high_points_run_longer_and_the_calibration_point_covers_their_draws(
+    tmp_path: Path,
+) -> None:
     options = Options(out=tmp_path, points=(0.3, 0.5, 0.7, 0.85, 0.95), duration_s=27.0)
-    assert options.calibration_duration_s == pytest.approx(27.0 * 0.85 / 0.3)
+    durations = [options.point_duration_s(u) for u in (0.5, 0.7, 0.85, 0.95)]
+    assert durations == pytest.approx([27.0, 27.0 / 0.6, 81.0, 81.0])  # (1-.5)/(1-u), <= 3x
+    assert options.calibration_duration_s == pytest.approx(4 * 27.0)  # capped at 4x
+    assert options.point_duration_s(0.3) == options.calibration_duration_s
+    quick = Options(out=tmp_path, points=(0.3, 0.7), duration_s=12.0)
+    # the 0.7 point's draws (0.7 x 20 s) are a prefix of the calibration's (0.3 x 46.7 s)
+    assert 0.3 * quick.calibration_duration_s == pytest.approx(0.7 * quick.point_duration_s(0.7))
     with pytest.raises(ConfigError):
         Options(out=tmp_path, points=(0.3, 0.3))
 
@@ -63,10 +71,10 @@ def test_the_portal_configs_are_valid_and_load_each_tier_as_designed(tmp_path: P
         for (name, service), design in zip(
             config.default_endpoint.visits, setup.tiers, strict=True
         ):
-            assert (name, service.dist, service.mean_ms) == (design.name, design.dist, 160.0)
+            assert (name, service.dist, service.mean_ms) == (design.name, design.dist, SERVICE_MS)
         # The busiest tier is at the target utilisation: 3 requests per session.
         rate = setup.sessions_per_s(0.85)
-        assert rate * 3 * 0.160 / 16 == pytest.approx(0.85)
+        assert rate * 3 * SERVICE_MS / 1000 / 16 == pytest.approx(0.85)
 
 
 def test_the_scenario_is_an_open_loop_browse_load_on_the_embedded_portal(tmp_path: Path) -> None:
@@ -146,14 +154,14 @@ def test_batch_means_see_autocorrelation_that_the_naive_error_misses() -> None:
 def test_quick_validation_end_to_end_meets_the_accuracy_claim(
     dvcload_cmd: list[str], repo: Path, tmp_path: Path
 ) -> None:
-    """Real portal, real Locust: one tier, exponential and lognormal, at 0.3 (the
-    calibration point) and 0.7; about 3 minutes on 2 cores."""
+    """Real portal, real Locust: one tier, exponential, at 0.3 (the calibration
+    point) and 0.7; about 1.5 minutes on 2 cores."""
     out = tmp_path / "validate"
     proc = _validate(dvcload_cmd, repo, "--quick", "--json", "--out", str(out), timeout_s=460)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     points = json.loads(proc.stdout)["points"]
-    assert {p["service_distribution"] for p in points} == {"exponential", "lognormal (cv 0.5)"}
-    assert [p["utilization"] for p in points] == [0.3, 0.7, 0.3, 0.7]
+    assert {p["service_distribution"] for p in points} == {"exponential"}
+    assert [p["utilization"] for p in points] == [0.3, 0.7]
     for p in points:
         assert set(p) >= POINT_KEYS, p
         assert p["tier_setup"] == "one-tier" and p["calibration_point"] == (p["utilization"] == 0.3)
