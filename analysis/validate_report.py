@@ -154,7 +154,8 @@ def _panel(ax: Axes, result: SetupResult, metric: str) -> None:
         f"{result.setup.tier_setup}, {result.setup.service_distribution}: {metric}", fontsize=9
     )
     ax.set_xlabel(
-        "utilisation at the measured arrival rate (target in brackets; dotted: calibration)"
+        "utilisation at the measured arrival rate\n(target in brackets; dotted: calibration)",
+        fontsize=8,
     )
     ax.set_ylabel(f"{metric} response time (ms)")
     ax.grid(alpha=0.3)

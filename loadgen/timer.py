@@ -23,6 +23,7 @@ import os
 import sys
 from collections.abc import Callable
 from types import TracebackType
+from typing import Self
 
 _CLOCK_MONOTONIC = 1
 
@@ -35,7 +36,25 @@ class _Itimerspec(ctypes.Structure):
     _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
 
 
-class TimerFdSleeper:
+class _Sleeper:
+    """A sleeper closes what it holds when done; a context manager for that."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class TimerFdSleeper(_Sleeper):
     """``sleep(seconds)`` on a one-shot ``timerfd``, waiting cooperatively for it.
 
     One sleeper serves one greenlet at a time (it owns one descriptor). Close it when
@@ -84,34 +103,14 @@ class TimerFdSleeper:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> TimerFdSleeper:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class LoopSleeper:
+class LoopSleeper(_Sleeper):
     """The fallback: the loop's own sleep (1 ms granularity under libev/epoll)."""
 
     resolution = "event-loop timer (1 ms granularity)"
 
     def __init__(self, sleep: Callable[[float], None]) -> None:
         self.sleep = sleep
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> LoopSleeper:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
 
 
 def precise_sleeper() -> TimerFdSleeper | LoopSleeper:
