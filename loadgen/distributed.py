@@ -11,6 +11,7 @@ so that ``summary.json`` can show that the merged counts equal the workers' sums
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class WorkerReporter:
         self.arrivals: ArrivalStats | None = None
         self._sent_dossiers = 0
         self._sent_payments = 0
+        self._cpu_start_s = time.process_time()
 
     def on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         recorder, ledger = self.workload.recorder, self.workload.ledger
@@ -41,6 +43,7 @@ class WorkerReporter:
             "arrivals": vars(self.arrivals).copy() if self.arrivals else None,
             "counters": self.workload.behaviour_counters(),
             "totals": {"requests": requests, "failures": failures},
+            "cpu_s": time.process_time() - self._cpu_start_s,  # generator health, per worker
         }
         self._sent_dossiers = len(ledger.dossiers)
         self._sent_payments = len(ledger.payments)
@@ -55,6 +58,7 @@ class WorkerView:
     merged_requests: int = 0  # requests the master merged from its deltas
     arrivals: dict[str, int] | None = None
     counters: dict[str, int] = field(default_factory=dict)
+    cpu_s: float = 0.0  # the worker process's CPU since it started
 
 
 class MasterMerger:
@@ -76,6 +80,7 @@ class MasterMerger:
         view.reported = report["totals"]
         view.arrivals = report["arrivals"]
         view.counters = report["counters"]
+        view.cpu_s = float(report.get("cpu_s", 0.0))
 
     def arrival_stats(self) -> ArrivalStats:
         total = ArrivalStats()
@@ -100,6 +105,7 @@ class MasterMerger:
                 "requests_reported": view.reported.get("requests", 0),
                 "failures_reported": view.reported.get("failures", 0),
                 "requests_merged": view.merged_requests,
+                "cpu_seconds": round(view.cpu_s, 3),
             }
             for client_id, view in sorted(self.workers.items(), key=lambda kv: kv[1].partition)
         ]

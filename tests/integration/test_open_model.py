@@ -159,6 +159,11 @@ def test_two_processes_merge_exactly_and_use_disjoint_citizens(
     assert [w["partition"] for w in workers] == ["0/2", "1/2"]
     assert sum(w["requests_reported"] for w in workers) == run.summary["requests"]
     assert all(w["requests_reported"] == w["requests_merged"] for w in workers)
+    # generator health sees the workers, where the load is made, not only the master
+    cpu = run.summary["generator"]
+    assert set(cpu["processes"]) == {"master", *(w["worker"] for w in workers)}
+    busiest = max(v for k, v in cpu["processes"].items() if k != "master")
+    assert busiest > 0 and cpu["cpu_percent"] == max(busiest, cpu["processes"]["master"])
     assert run.summary["locust_totals"]["requests"] == run.summary["requests"]
     assert run.summary["arrivals"]["offered"] == sum(
         1 for r in run.access_log() if r["endpoint"] == "/auth/login"
