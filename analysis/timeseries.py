@@ -95,10 +95,20 @@ def read_intervals(path: Path, section: str = "endpoints") -> Series:
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
+    """The rows; a torn last line (a process killed mid-append) is skipped, a bad line
+    anywhere else is an error."""
     if not path.exists():
         return []
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for i, line in enumerate(lines):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:
+                break
+            raise
+    return rows
 
 
 def _decode_row(entries: Mapping[str, Any]) -> dict[str, Distribution]:

@@ -14,6 +14,7 @@ import platform
 import socket
 import subprocess
 import sys
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,16 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
+
+
+def append_jsonl(path: Path, rows: Iterable[Any]) -> None:
+    """Append JSON lines (for files that only grow, rewritten atomically at the end).
+
+    Not atomic: a process killed mid-append can leave a torn last line, which the
+    readers skip (:func:`analysis.timeseries.read_intervals`)."""
+    with path.open("a", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def build_manifest(
