@@ -181,12 +181,9 @@ class Options:
         """The lowest point's length: long enough that the other points' service-time
         draws (up to utilisation 0.85) are a prefix of its own (common random numbers),
         at most 4x ``duration_s``."""
-        low = min(self.points)
-        draws = max(
-            u * self.point_duration_s(u) / low
-            for u in self.points
-            if low < u <= CLAIM_MAX_UTILIZATION or u == sorted(self.points)[1]
-        )
+        low, *higher = sorted(self.points)
+        claimed = [u for u in higher if u <= CLAIM_MAX_UTILIZATION] or higher[:1]
+        draws = max(u * self.point_duration_s(u) / low for u in claimed)
         return min(max(draws, self.duration_s), MAX_CALIBRATION_FACTOR * self.duration_s)
 
 

@@ -28,6 +28,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -90,31 +91,28 @@ def measure(rate: int, duration_s: int, workdir: Path, processes: int = 1) -> di
 
 def clock_precision(n: int = 2000, rate: float = 200.0) -> dict[str, dict[str, float]]:
     """Lateness and KS p of ``n`` Poisson wake-ups, gevent's sleep against the timerfd."""
-    code = f"""
-import json, time
-import gevent, numpy as np
-from scipy import stats
-from loadgen.timer import LoopSleeper, precise_sleeper
-out = {{}}
-for name, sleeper in (("gevent.sleep", LoopSleeper(gevent.sleep)), ("timerfd", precise_sleeper())):
-    with sleeper:
-        gaps = np.random.default_rng(1).exponential(1 / {rate}, {n})
-        due = time.monotonic() + 0.05 + np.cumsum(gaps)
-        woke = []
-        for t in due:
-            sleeper.sleep(t - time.monotonic())
-            woke.append(time.monotonic())
-    late, gaps = (np.array(woke) - due) * 1e3, np.diff(woke)
-    out[name] = {{"late_mean_ms": late.mean(), "late_p99_ms": float(np.percentile(late, 99)),
-                  "cv": gaps.std() / gaps.mean(),
-                  "ks_p": stats.kstest(gaps, "expon", args=(0, gaps.mean())).pvalue}}
-print(json.dumps(out))
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
-    )
-    result: dict[str, dict[str, float]] = json.loads(done.stdout)
-    return result
+    import gevent
+
+    from loadgen.timer import LoopSleeper, precise_sleeper
+
+    out = {}
+    sleepers = (("gevent.sleep", LoopSleeper(gevent.sleep)), ("timerfd", precise_sleeper()))
+    for name, sleeper in sleepers:
+        with sleeper:
+            gaps = np.random.default_rng(1).exponential(1 / rate, n)
+            due = time.monotonic() + 0.05 + np.cumsum(gaps)
+            woke = []
+            for t in due:
+                sleeper.sleep(t - time.monotonic())
+                woke.append(time.monotonic())
+        late, gaps = (np.array(woke) - due) * 1e3, np.diff(woke)
+        out[name] = {
+            "late_mean_ms": float(late.mean()),
+            "late_p99_ms": float(np.percentile(late, 99)),
+            "cv": float(gaps.std() / gaps.mean()),
+            "ks_p": float(stats.kstest(gaps, "expon", args=(0, gaps.mean())).pvalue),
+        }
+    return out
 
 
 def main() -> bool:
