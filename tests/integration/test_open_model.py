@@ -76,10 +76,14 @@ def test_harness_percentiles_match_the_portal_after_network_overhead(
     )
     hist = decode_endpoint(run, "GET /services")
     assert hist.get_total_count() == len(server_ms)
-    overhead_ms = hist.get_value_at_percentile(50) / 1000 - np.percentile(
-        server_ms, 50, method="inverted_cdf"
-    )
-    assert 0 <= overhead_ms < 10, overhead_ms
+    median_us = hist.get_value_at_percentile(50)
+    overhead_ms = median_us / 1000 - np.percentile(server_ms, 50, method="inverted_cdf")
+    # the histogram holds the median to within one bucket (0.128 ms near 200 ms): with
+    # an overhead of a few tenths of a ms the estimate may land up to a bucket below 0
+    bucket_ms = (
+        hist.get_highest_equivalent_value(median_us) - hist.get_lowest_equivalent_value(median_us)
+    ) / 1000
+    assert -bucket_ms <= overhead_ms < 10, (overhead_ms, bucket_ms)
     for p in (50, 90, 95, 99):
         harness = hist.get_value_at_percentile(p) / 1000 - overhead_ms
         server = np.percentile(server_ms, p, method="inverted_cdf")
