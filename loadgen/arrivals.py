@@ -149,6 +149,8 @@ class Dispatcher:
                 wait = intended - self._clock()
                 if wait > 0:
                     self._sleep(wait)
+                    if should_stop():  # the run ended while waiting: hand nothing over
+                        return
                 index += 1
                 self.stats.offered += 1
                 if self._offer(Ticket(index, intended)):

@@ -138,7 +138,11 @@ class SessionUser(_Citizens):
     def session(self) -> None:
         assert self.tickets is not None
         ticket: Ticket | None = self.tickets.get()
-        if ticket is None or self._workload().draining:  # the run is ending: start nothing
+        # None wakes the users still waiting when the run ends. A real ticket was handed
+        # over before the stop (the dispatcher checks after every wait), so it counts as
+        # started and runs like any session in flight, even if the stop came before this
+        # greenlet did.
+        if ticket is None:
             raise StopUser
         began = time.time()
         visit = self.new_visit()

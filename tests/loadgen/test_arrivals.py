@@ -95,3 +95,29 @@ def test_dispatcher_counts_late_starts_and_stops_when_asked() -> None:
     d.run(started_at=1000.0, should_stop=lambda: calls["n"] >= 3)
     assert d.stats.offered == 3
     assert d.stats.late == 3
+
+
+def test_dispatcher_hands_nothing_over_when_the_stop_comes_during_its_wait() -> None:
+    """A stop during the sleep to the next arrival must not hand that arrival over.
+
+    Otherwise it is counted as offered (and started or dropped) after the session users
+    have been told the run is over.
+    """
+    clock = FakeClock()
+    stopped = {"now": False}
+
+    def sleep_then_stop(seconds: float) -> None:
+        clock.sleep(seconds)
+        if clock.now >= 1001.0:
+            stopped["now"] = True
+
+    handed: list[Ticket] = []
+
+    def offer(ticket: Ticket) -> bool:
+        handed.append(ticket)
+        return True
+
+    d = Dispatcher(iter([np.array([0.5, 1.5, 2.5])]), offer, sleep=sleep_then_stop, clock=clock)
+    d.run(started_at=1000.0, should_stop=lambda: stopped["now"])
+    assert [t.index for t in handed] == [1]
+    assert (d.stats.offered, d.stats.started, d.stats.dropped) == (1, 1, 0)
