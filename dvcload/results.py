@@ -87,7 +87,7 @@ class ResultsWriter:
         summary = self._summary(load, complete=complete)  # the most important file first
         write_json(self.folder / "summary.json", summary)
         _yield()
-        write_json(self.folder / "histograms.json", recorder.to_dict())
+        write_json(self.folder / "histograms.json", recorder.to_dict(between=_yield))
         _yield()
         self._write_intervals(recorder.intervals, rewrite=complete)
         _yield()
@@ -131,12 +131,17 @@ class ResultsWriter:
     def _summary(self, load: LoadRun, *, complete: bool) -> dict[str, Any]:
         recorder, ledger = self.workload.recorder, self.workload.ledger
         stats = load.environment.stats.total
+        duration_s = load.duration_s
+
+        def figures(section: str, seconds: float) -> dict[str, dict[str, Any]]:
+            return section_figures(recorder.section(section), seconds, between=_yield)
+
         extra: dict[str, Any] = {
-            "journeys": section_figures(recorder.section("journeys"), load.duration_s),
+            "journeys": figures("journeys", duration_s),
             "tags": tag_index(list(recorder.endpoints())),
             "breakdown": {
-                "services": section_figures(recorder.section("services"), load.duration_s),
-                "provinces": section_figures(recorder.section("provinces"), load.duration_s),
+                "services": figures("services", duration_s),
+                "provinces": figures("provinces", duration_s),
             },
             "partial": load.interrupted or not complete,
             "complete": complete,
@@ -162,7 +167,7 @@ class ResultsWriter:
             extra["arrivals"] = load.arrivals
         sessions = recorder.section("sessions")
         if sessions:
-            extra["sessions"] = section_figures(sessions, 1.0)
+            extra["sessions"] = section_figures(sessions, 1.0, between=_yield)
         return build_summary(
             scenario=self.scenario.name,
             started_at=load.started_at,
@@ -170,6 +175,7 @@ class ResultsWriter:
             target=self.target,
             endpoints=recorder.endpoints(),
             extra=extra,
+            between=_yield,
         )
 
     def _cpu_s(self) -> float:

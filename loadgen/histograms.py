@@ -10,6 +10,7 @@ is encoded and reset at each reporting interval for the time series. The format 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,21 +165,28 @@ class LatencyRecorder:
     def endpoints(self) -> dict[str, EndpointHistogram]:
         return self.section("endpoints")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The cumulative histograms, encoded, for ``histograms.json``."""
+    def to_dict(self, between: Callable[[], object] | None = None) -> dict[str, Any]:
+        """The cumulative histograms, encoded, for ``histograms.json``.
+
+        ``between`` is called between two encodings (a flush mid-run yields there).
+        """
         data: dict[str, Any] = {
             "unit": "microseconds",
             "significant_digits": SIGNIFICANT_DIGITS,
             "highest_trackable_us": HIGHEST_US,
         }
-        for name, series_by_key in self._sections.items():
-            data[name] = {
-                key: {
+        encoded = 0
+        for name, series_by_key in list(self._sections.items()):  # may grow while yielding
+            section: dict[str, Any] = {}
+            for key, s in sorted(series_by_key.items()):
+                if encoded and between is not None:
+                    between()
+                section[key] = {
                     "count": s.total.get_total_count(),
                     "failures": s.failures,
                     "clamped": s.clamped,
                     "histogram": encode(s.total),
                 }
-                for key, s in sorted(series_by_key.items())
-            }
+                encoded += 1
+            data[name] = section
         return data

@@ -56,3 +56,19 @@ def test_empty_run_has_zero_counts_and_no_percentiles() -> None:
     summary = build_summary(scenario="s", started_at=0.0, ended_at=1.0, target="t", endpoints={})
     assert summary["requests"] == 0
     assert summary["total"]["p95_ms"] is None
+
+
+def test_a_flush_can_yield_between_entries_and_gets_the_same_figures() -> None:
+    """The hook a run's flush uses to keep the event loop (and the arrival clock) free."""
+    from analysis.summary import section_figures
+
+    recorder = LatencyRecorder()
+    for province in ("Hà Nội", "Huế", "Cần Thơ", "Lào Cai"):
+        for ms in (10.0, 20.0, 400.0):
+            recorder.record(province, ms, section="provinces")
+    calls: list[int] = []
+    entries = recorder.section("provinces")
+    with_hook = section_figures(entries, 10.0, between=lambda: calls.append(1))
+    assert len(calls) == len(entries) - 1 == 3
+    assert with_hook == section_figures(entries, 10.0)
+    assert list(with_hook) == sorted(entries)

@@ -62,3 +62,26 @@ def test_values_beyond_an_hour_are_clamped_and_counted() -> None:
     recorder = LatencyRecorder()
     recorder.record("GET /slow", 5_000_000.0)
     assert recorder.to_dict()["endpoints"]["GET /slow"]["clamped"] == 1
+
+
+def test_encoding_can_yield_between_histograms_while_the_load_records() -> None:
+    """A flush yields between encodings; what greenlets record meanwhile must not break it."""
+    recorder = LatencyRecorder()
+    for key in ("GET /services", "POST /auth/login", "GET /dossiers/[code]"):
+        recorder.record(key, 12.5)
+    recorder.record_journey("browse", "1.001234", "Hà Nội", 80.0, ok=True)
+    before = recorder.to_dict()
+    calls: list[int] = []
+
+    def between() -> None:  # what other greenlets do while the flush yields
+        calls.append(1)
+        recorder.record("GET /services/[code]/form", 3.0)
+        recorder.record_session(start_delay_ms=0.2, raw_ms=50.0, corrected_ms=50.2, ok=True)
+
+    during = recorder.to_dict(between=between)
+    encoded = sum(len(v) for v in during.values() if isinstance(v, dict))
+    assert len(calls) == encoded - 1
+    assert "GET /services/[code]/form" not in during["endpoints"]  # came after its section
+    for key, entry in before["endpoints"].items():
+        assert during["endpoints"][key] == entry
+    assert during["journeys"] == before["journeys"]
