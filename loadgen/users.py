@@ -137,6 +137,9 @@ class SessionUser(_Citizens):
     @task
     def session(self) -> None:
         assert self.tickets is not None
+        # The visit (citizen, random stream) is made while waiting, not once the arrival
+        # is due: that work would delay this login and any arrival due just after it.
+        visit = self.new_visit()
         ticket: Ticket | None = self.tickets.get()
         # None wakes the users still waiting when the run ends. A real ticket was handed
         # over before the stop (the dispatcher checks after every wait), so it counts as
@@ -145,7 +148,6 @@ class SessionUser(_Citizens):
         if ticket is None:
             raise StopUser
         began = time.time()
-        visit = self.new_visit()
         ok = login(visit) and self.run_journey(visit)
         ended = time.time()
         self._workload().recorder.record_session(
