@@ -9,12 +9,15 @@ fast.yaml), then read the server's own arrival stamps of the logins and report:
   realised schedule (a Poisson count is itself random: its standard error is
   sqrt(N)/T, 2.2% at 2,000 arrivals, so "within 2% of target" is judged against both);
 - the coefficient of variation of the gaps (1 for a Poisson process);
-- a Kolmogorov-Smirnov test of the gaps against the exponential, raw and at a 2 ms
-  resolution (gaps above 2 ms, minus 2 ms, are again exponential by memorylessness;
-  an arrival due while the generator's one thread is busy with another response
-  leaves late, which reshapes gaps of a few ms, see loadgen/arrivals.py; two
-  processes split the arrivals into two independent Poisson streams, whose
-  superposition is again Poisson, and halve that contention);
+- a Kolmogorov-Smirnov test of the gaps against the exponential (the target: not
+  rejected at 1%), and, as a diagnostic, at a 2 ms resolution (gaps above 2 ms,
+  minus 2 ms, are again exponential by memorylessness);
+- the short gaps: how many gaps under 0.2 ms the portal saw, against a Poisson
+  stream's share. One generator process sends from one cooperative thread, and
+  Locust's request path takes about 0.2 ms from the hand-over to the socket, so two
+  logins never leave closer together than that: 4% of the gaps at 200/s, which a KS
+  test of 4,000 gaps detects. Two processes are two independent Poisson streams
+  whose superposition is again Poisson, and only gaps within one stream are spaced;
 - the generator's CPU and the sessions' start-delay p99.
 
 First, in one process, the arrival clock alone: 2,000 exponential gaps at 200/s slept
@@ -39,6 +42,7 @@ CONFIG = REPO / "tests" / "integration" / "configs" / "fast.yaml"
 CASES = ((50, 40), (200, 20), (500, 15))  # (sessions/s, seconds)
 PROCESSES = (1, 2)  # one generator process, and --processes 2 (Locust's workers)
 RESOLUTION_S = 0.002
+SHORT_GAP_S = 0.0002
 SCENARIO = """\
 name: bench-arrivals
 seed: {seed}
@@ -84,6 +88,7 @@ def measure(rate: int, duration_s: int, workdir: Path, processes: int = 1) -> di
         "cv": float(gaps.std() / gaps.mean()),
         "ks_p": float(stats.kstest(gaps, "expon", args=(0, gaps.mean())).pvalue),
         "ks_p_2ms": float(stats.kstest(above, "expon", args=(0, above.mean())).pvalue),
+        "short_gaps": float(np.mean(gaps < SHORT_GAP_S) / -np.expm1(-SHORT_GAP_S / gaps.mean())),
         "cpu_pct": summary["generator"]["cpu_percent"],
         "delay_p99_ms": summary["sessions"]["start_delay"]["p99_ms"],
     }
@@ -129,8 +134,8 @@ def main() -> bool:
                 rows.append(measure(rate, duration_s, Path(tmp), processes))
     print(
         f"{'rate/s':>7} {'procs':>5} {'portal':>8} {'vs tgt':>7} {'vs sched':>8} "
-        f"{'Poisson SE':>10} {'drop':>5} {'CV':>6} {'KS p':>8} {'KS p@2ms':>9} {'CPU%':>5} "
-        f"{'delay p99':>9}"
+        f"{'Poisson SE':>10} {'drop':>5} {'CV':>6} {'KS p':>8} {'KS p@2ms':>9} "
+        f"{'<0.2ms':>6} {'CPU%':>5} {'delay p99':>9}"
     )
     ok = True
     for r in rows:
@@ -138,15 +143,17 @@ def main() -> bool:
             f"{r['target']:7.0f} {r['processes']:5d} {r['server_rate']:8.1f} "
             f"{r['vs_target_pct']:+6.2f}% {r['vs_schedule_pct']:+7.2f}% "
             f"{r['poisson_se_pct']:9.2f}% {r['dropped']:5d} "
-            f"{r['cv']:6.3f} {r['ks_p']:8.2g} {r['ks_p_2ms']:9.2g} {r['cpu_pct']:5.0f} "
+            f"{r['cv']:6.3f} {r['ks_p']:8.2g} {r['ks_p_2ms']:9.2g} {r['short_gaps']:5.2f}x "
+            f"{r['cpu_pct']:5.0f} "
             f"{r['delay_p99_ms']:8.1f}ms"
         )
         within_target = abs(r["vs_target_pct"]) <= max(2.0, 3 * r["poisson_se_pct"])
         ok &= within_target and abs(r["vs_schedule_pct"]) <= 2.0 and r["dropped"] == 0
-        ok &= 0.95 <= r["cv"] <= 1.05 and r["ks_p_2ms"] >= 0.01
+        ok &= 0.95 <= r["cv"] <= 1.05 and r["ks_p"] >= 0.01
     print(
         "targets: rate within 2% of target (or 3 Poisson SE) and of the schedule, nothing "
-        "dropped, CV 0.95-1.05, KS at 2 ms resolution not rejected at 1%"
+        "dropped, CV 0.95-1.05, KS not rejected at 1%; <0.2ms: gaps under 0.2 ms "
+        "against a Poisson stream's share (1.00x)"
     )
     return ok
 

@@ -49,9 +49,10 @@ def test_arrivals_reach_the_portal_at_the_target_rate_as_a_poisson_stream(
     cv = gaps.std() / gaps.mean()
     # CV of exponential gaps is 1 with a standard error of ~1/sqrt(n) (n ~ 1,500 here).
     assert abs(cv - 1.0) < 0.05 + 3 / np.sqrt(len(gaps)), cv
-    # The Kolmogorov-Smirnov test of the gaps against the exponential is NOT asserted:
-    # on this 2-core machine it rejects (the portal's arrival stamps cluster at
-    # millisecond multiples; see benchmarks/bench_arrivals.py, which reports it).
+    # The Kolmogorov-Smirnov test of the gaps against the exponential is not asserted
+    # here: a test at 1% fails 1% of the time even for a perfect stream, and more on a
+    # shared machine where the generator's one thread spaces logins at least ~0.2 ms
+    # apart. benchmarks/bench_arrivals.py measures it, with the short gaps' share.
 
 
 def test_harness_percentiles_match_the_portal_after_network_overhead(
