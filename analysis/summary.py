@@ -71,15 +71,11 @@ def build_summary(
     target: str,
     endpoints: Mapping[str, EndpointHistogram | Distribution],
     extra: Mapping[str, Any] | None = None,
-    between: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
-    """The ``summary.json`` document (DESIGN.md's contract, plus totals).
-
-    ``between``: as for :func:`section_figures`.
-    """
+    """The ``summary.json`` document (DESIGN.md's contract, plus totals)."""
     duration_s = max(ended_at - started_at, 0.0)
     dists = {key: _distribution(entry) for key, entry in endpoints.items()}
-    rows = section_figures(dists, duration_s, between=between)
+    rows = section_figures(dists, duration_s)
     total_figures = endpoint_figures(merge(dists.values()), duration_s)
     summary: dict[str, Any] = {
         "summary_version": SUMMARY_VERSION,

@@ -178,14 +178,18 @@ class ResultsWriter:
         sessions = recorder.section("sessions")
         if sessions:
             extra["sessions"] = section_figures(sessions, 1.0, between=_yield)
+        # During a run the load goes on while the sections above are read (the flush
+        # yields between histograms), so a partial summary is as of now, not as of the
+        # snapshot: the endpoints and totals below are read without a pause, and every
+        # request they count had finished by the summary's ended_at.
+        ended_at = load.ended_at if complete else max(load.ended_at, time.time())
         return build_summary(
             scenario=self.scenario.name,
             started_at=load.started_at,
-            ended_at=load.ended_at,
+            ended_at=ended_at,
             target=self.target,
             endpoints=recorder.endpoints(),
             extra=extra,
-            between=_yield,
         )
 
     def _cpu_s(self) -> float:
