@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from analysis.gate import GateResult
 
 GENERATOR_CPU_LIMIT_PERCENT = 90.0
-
-
 YIELD_S = 1e-4  # > 0: a timer (see _yield)
 
 
@@ -141,17 +139,16 @@ class ResultsWriter:
     def _summary(self, load: LoadRun, *, complete: bool) -> dict[str, Any]:
         recorder, ledger = self.workload.recorder, self.workload.ledger
         stats = load.environment.stats.total
-        duration_s = load.duration_s
 
-        def figures(section: str, seconds: float) -> dict[str, dict[str, Any]]:
+        def figures(section: str, seconds: float = load.duration_s) -> dict[str, dict[str, Any]]:
             return section_figures(recorder.section(section), seconds, between=_yield)
 
         extra: dict[str, Any] = {
-            "journeys": figures("journeys", duration_s),
+            "journeys": figures("journeys"),
             "tags": tag_index(list(recorder.endpoints())),
             "breakdown": {
-                "services": figures("services", duration_s),
-                "provinces": figures("provinces", duration_s),
+                "services": figures("services"),
+                "provinces": figures("provinces"),
             },
             "partial": load.interrupted or not complete,
             "complete": complete,
@@ -175,9 +172,9 @@ class ResultsWriter:
             extra["workers_lost"] = load.workers_lost
         if load.arrivals:
             extra["arrivals"] = load.arrivals
-        sessions = recorder.section("sessions")
+        sessions = figures("sessions", 1.0)
         if sessions:
-            extra["sessions"] = section_figures(sessions, 1.0, between=_yield)
+            extra["sessions"] = sessions
         # During a run the load goes on while the sections above are read (the flush
         # yields between histograms), so a partial summary is as of now, not as of the
         # snapshot: the endpoints and totals below are read without a pause, and every

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gevent
 import locust  # noqa: F401  (gevent's monkey-patching, as in a run)
 from gevent import socket
@@ -9,7 +11,7 @@ from gevent import socket
 from dvcload import results
 
 
-def _order_of_io_among_pieces(pause: object) -> list[str]:
+def _order_of_io_among_pieces(pause: Callable[[], object]) -> list[str]:
     """A reader waits for a byte that is already there; a flush of five pieces pauses
     with ``pause`` between them. Returns the order in which the loop ran them."""
     ready, sender = socket.socketpair()
@@ -22,7 +24,7 @@ def _order_of_io_among_pieces(pause: object) -> list[str]:
     def flush() -> None:
         for i in range(5):
             order.append(f"piece {i}")
-            pause()  # type: ignore[operator]
+            pause()
 
     try:
         waiting = gevent.spawn(reader)

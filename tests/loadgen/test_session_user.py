@@ -14,10 +14,11 @@ from loadgen.arrivals import Ticket
 from loadgen.users import SessionUser
 
 
-def _fake_user(ticket: Ticket | None, *, draining: bool) -> tuple[Any, list[dict[str, Any]]]:
+def _fake_user(ticket: Ticket | None) -> tuple[Any, list[dict[str, Any]]]:
+    """A user whose ticket arrives after the stop has begun (the workload drains)."""
     sessions: list[dict[str, Any]] = []
     workload = SimpleNamespace(
-        draining=draining,
+        draining=True,
         recorder=SimpleNamespace(record_session=lambda **kw: sessions.append(kw)),
     )
     user = SimpleNamespace(
@@ -34,7 +35,7 @@ def test_a_ticket_handed_over_before_the_stop_runs_even_when_the_stop_came_first
 ) -> None:
     """The dispatcher counted it as started; dropping it would lose a session in the count."""
     monkeypatch.setattr(users, "login", lambda visit: True)
-    user, sessions = _fake_user(Ticket(1, time.time() - 0.01), draining=True)
+    user, sessions = _fake_user(Ticket(1, time.time() - 0.01))
     SessionUser.session(user)
     assert len(sessions) == 1
     assert sessions[0]["ok"] is True
@@ -46,7 +47,7 @@ def test_the_wake_up_at_the_stop_ends_the_user_without_a_session(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(users, "login", lambda visit: pytest.fail("no session may start"))
-    user, sessions = _fake_user(None, draining=True)
+    user, sessions = _fake_user(None)
     with pytest.raises(StopUser):
         SessionUser.session(user)
     assert sessions == []
