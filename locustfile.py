@@ -3,35 +3,47 @@
     locust -f locustfile.py --scenario scenarios/smoke.yaml
 
 With ``target: embedded`` the reference portal is started on 127.0.0.1 (an ephemeral
-port) and stopped when Locust quits; the scenario's stages drive the user count (the
-UI's user fields are then disabled, as for any Locust shape). ``dvcload run`` is the
-headless path that also writes dvcload's results folder.
+port) and stopped when Locust quits; the scenario's stages drive the user count, and
+``-t/--run-time`` cuts them short. ``dvcload run`` is the headless path that also
+writes dvcload's results folder.
+
+The target policy holds here as everywhere (README, "Where load may go"): ``--host``,
+``LOCUST_HOST`` and the web UI's host field are checked against the scenario's
+``allow_targets`` before anything is sent, and the users check every request on the
+wire. The web UI and the master listen on 127.0.0.1 unless told otherwise
+(``--web-host``, ``--master-bind-host``). The ceiling ``load.max_request_rate`` is
+for the whole run: with ``--processes N`` or ``--master`` each worker takes its share.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from locust import events
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from dvcload.commands.run import require_load
-from dvcschema.errors import DvcloadError
+from dvcschema.errors import DvcloadError, TargetError
 from dvcschema.load import ClosedLoad
-from dvcschema.scenario import load_scenario
+from dvcschema.scenario import Scenario, load_scenario
 from dvcschema.settings import Overrides, apply_settings
-from dvcschema.target import refusal_reason
+from dvcschema.target import TargetPolicy, describe_pins, refusal_reason
+from loadgen import eventloop
 from loadgen.export import write_population
+from loadgen.pacing import RateCeiling
 from loadgen.population import generate_population
 from loadgen.shapes import StagesShape
+from loadgen.share import accept_shares, announce_shares
 from loadgen.users import CitizenUser
 from loadgen.workload import build_workload
 
 DEFAULT_SCENARIO = "scenarios/smoke.yaml"
+LOOPBACK_BIND = "127.0.0.1"
 _stack = ExitStack()
 atexit.register(_stack.close)
 
@@ -43,6 +55,8 @@ def _add_arguments(parser: Any) -> None:
         default=os.environ.get("DVCLOAD_SCENARIO", DEFAULT_SCENARIO),
         help="dvcload scenario YAML (default: scenarios/smoke.yaml)",
     )
+    # Locust listens on every interface by default, its UI without authentication.
+    parser.set_defaults(web_host=LOOPBACK_BIND, master_bind_host=LOOPBACK_BIND)
 
 
 class Citizen(CitizenUser):
@@ -58,32 +72,86 @@ class ScenarioShape(StagesShape):
 
 
 @events.init.add_listener
-def _init(environment: Any, **_: Any) -> None:
+def _init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) -> None:
     try:
-        scenario = apply_settings(
-            require_load(load_scenario(environment.parsed_options.scenario)),
-            Overrides(),
-            os.environ,
-        )
-        reason = refusal_reason(scenario.target, scenario.allow_targets)
-        if reason:
-            raise DvcloadError(reason)
-        if not isinstance(scenario.load, ClosedLoad):
-            raise DvcloadError(
-                f"{scenario.source}: load.model: open-model scenarios run with 'dvcload run' "
-                "(Locust's UI drives a closed pool of users)"
-            )
+        scenario = _scenario(environment.parsed_options.scenario)
+        population = generate_population(scenario.population.size, seed=scenario.seed)
+        workload = build_workload(scenario, population)
+        _refuse_host(environment.host, workload.policy)
     except DvcloadError as exc:
-        raise SystemExit(f"dvcload: error: {exc}") from None
-    population = generate_population(scenario.population.size, seed=scenario.seed)
-    Citizen.workload = build_workload(scenario, population)
-    ScenarioShape.stages = scenario.load.schedule(scenario.duration_s)
-    if isinstance(environment.runner, WorkerRunner):
+        sys.stderr.write(f"dvcload: error: {exc}\n")
+        raise SystemExit(2) from None
+    for line in describe_pins(workload.policy):
+        sys.stderr.write(f"dvcload: {line}\n")
+    eventloop.prepare(workload.policy)
+    workload.ceiling = _ceiling(environment, runner, scenario)
+    Citizen.attach(workload)
+    ScenarioShape.stages = scenario.load.schedule(scenario.duration_s)  # type: ignore[union-attr]
+    if web_ui is not None:
+        _guard_swarm(web_ui, environment, workload.policy)
+    if isinstance(runner, WorkerRunner):
         return
     if scenario.target.embedded and not environment.host:
         environment.host = _start_portal(scenario, population)
     elif scenario.target.url and not environment.host:
         environment.host = scenario.target.url
+
+
+def _scenario(path: str) -> Scenario:
+    scenario = apply_settings(require_load(load_scenario(path)), Overrides(), os.environ)
+    reason = refusal_reason(scenario.target, scenario.allow_targets)
+    if reason:
+        raise TargetError(reason, source=scenario.source, field="target")
+    if not isinstance(scenario.load, ClosedLoad):
+        raise TargetError(
+            "open-model scenarios run with 'dvcload run' (Locust's UI drives a closed pool "
+            "of users)",
+            source=scenario.source,
+            field="load.model",
+        )
+    return scenario
+
+
+def _refuse_host(host: str | None, policy: TargetPolicy) -> None:
+    """``--host`` / ``LOCUST_HOST`` (or a UI's host field) must pass the policy too."""
+    if not host:
+        return
+    reason = policy.url_refusal(host)
+    if reason is not None:
+        raise TargetError(f"{host[:120]!r}: {reason}", field="--host")
+
+
+def _ceiling(environment: Any, runner: Any, scenario: Scenario) -> RateCeiling:
+    """This process's share of the run's ceiling (see :mod:`loadgen.share`)."""
+    rate = scenario.load.max_request_rate  # type: ignore[union-attr]
+    options = environment.parsed_options
+    if isinstance(runner, MasterRunner):
+        expected = max(int(options.processes or 0), int(options.expect_workers or 1))
+        announce_shares(environment, rate, expected)
+    if not isinstance(runner, WorkerRunner):
+        return RateCeiling(rate)  # a local runner's users (a master runs none)
+    processes = int(options.processes or 0)
+    share = rate / processes if processes > 0 else None  # --processes N: known; else ask
+    ceiling = RateCeiling(share)
+    accept_shares(environment, ceiling, cap_per_s=share or rate)
+    return ceiling
+
+
+def _guard_swarm(web_ui: Any, environment: Any, policy: TargetPolicy) -> None:
+    """Refuse a ``POST /swarm`` whose host field is outside the policy (HTTP 400)."""
+    from flask import jsonify, request
+
+    @web_ui.app.before_request
+    def _check_swarm_host() -> Any:
+        if request.method != "POST" or not request.path.endswith("/swarm"):
+            return None
+        host = request.form.get("host", "")
+        try:
+            _refuse_host(host, policy)
+        except TargetError as exc:
+            body = {"success": False, "message": str(exc), "host": environment.host}
+            return jsonify(body), 400
+        return None
 
 
 def _start_portal(scenario: Any, population: Any) -> str:

@@ -26,7 +26,8 @@ import gevent
 from dvcload.results import ResultsWriter
 from dvcschema.budgets import BudgetSet
 from dvcschema.errors import ConfigError
-from dvcschema.scenario import Scenario
+from dvcschema.scenario import Scenario, target_policy
+from dvcschema.target import TargetPolicy
 from loadgen.export import write_population
 from loadgen.journeys import ENDPOINT_TAGS, tag_index
 from loadgen.population import generate_population
@@ -103,14 +104,22 @@ def execute_run(
     on_progress: Callable[[Progress], None] | None = None,
     distribution: Distribution | None = None,
     budgets: BudgetSet | None = None,
+    policy: TargetPolicy | None = None,
 ) -> tuple[Path, RunOutcome]:
-    """Run ``scenario``; return the results folder and how the run ended."""
+    """Run ``scenario``; return the results folder and how the run ended.
+
+    ``policy`` is the run's target policy with its allowed names pinned (by default
+    worked out from the scenario now)."""
     started_at = time.time()
     folder = create_run_folder(out_root, scenario.name, started_at)
     handler = _log_to(folder / "run.log")
     try:
         budgets = scenario.budgets if budgets is None else budgets
-        outcome = _execute(scenario, folder, on_progress, distribution or Distribution(), budgets)
+        policy = target_policy(scenario) if policy is None else policy
+        outcome = _execute(
+            scenario, folder, on_progress=on_progress,
+            distribution=distribution or Distribution(), budgets=budgets, policy=policy,
+        )  # fmt: skip
         return folder, outcome
     except ConfigError:
         shutil.rmtree(folder, ignore_errors=True)  # nothing was measured: leave no folder
@@ -160,13 +169,15 @@ class Distribution:
 def _execute(
     scenario: Scenario,
     folder: Path,
+    *,
     on_progress: Callable[[Progress], None] | None,
     distribution: Distribution,
     budgets: BudgetSet,
+    policy: TargetPolicy,
 ) -> RunOutcome:
     assert scenario.load is not None  # dvcload run refuses a scenario without one
     population = generate_population(scenario.population.size, seed=scenario.seed)
-    workload = build_workload(scenario, population)
+    workload = build_workload(scenario, population, policy=policy)
     write_json(folder / "scenario.json", scenario.as_dict())  # what workers load
     with ExitStack() as stack:
         stop = stack.enter_context(StopOnSignal())

@@ -21,7 +21,7 @@ from typing import Any
 
 from dvcschema.budgets import BudgetSet, parse_budgets
 from dvcschema.capacity import CapacitySpec, parse_capacity
-from dvcschema.errors import ScenarioError
+from dvcschema.errors import ScenarioError, TargetError
 from dvcschema.fields import Fields, text
 from dvcschema.load import (
     MAX_DURATION_S,
@@ -30,7 +30,7 @@ from dvcschema.load import (
     int_parser,
     parse_load,
 )
-from dvcschema.target import Target, parse_target
+from dvcschema.target import Target, TargetPolicy, parse_host, parse_target, pin_hosts
 from dvcschema.units import format_duration_s, parse_number
 from dvcschema.yamlio import read_yaml_file
 
@@ -58,6 +58,17 @@ class PortalOptions:
 
 
 @dataclass(frozen=True)
+class HttpOptions:
+    """How every request is made, whoever declared it (``http:`` in the scenario).
+
+    ``follow_redirects``: follow 3xx responses, only to allowed hosts, each hop a
+    wire request paced by the ceiling (default: a 3xx is recorded as what it is).
+    """
+
+    follow_redirects: bool = False
+
+
+@dataclass(frozen=True)
 class PopulationSpec:
     size: int
 
@@ -74,6 +85,7 @@ class Scenario:
     mix: Mix
     portal: PortalOptions = field(default_factory=PortalOptions)
     allow_targets: frozenset[str] = frozenset()
+    http: HttpOptions = field(default_factory=HttpOptions)
     source: str = "<memory>"
     budgets: BudgetSet = field(default_factory=BudgetSet)
     capacity: CapacitySpec | None = None
@@ -89,6 +101,7 @@ class Scenario:
             "seed": self.seed,
             "target": self.target.describe(),
             "allow_targets": sorted(self.allow_targets),
+            "http": {k: v for k, v in dataclasses.asdict(self.http).items() if v},
             "duration": format_duration_s(self.duration_s) if self.duration_s else "",
             "population": {"size": self.population.size},
             "portal": {k: v for k, v in dataclasses.asdict(self.portal).items() if v is not None},
@@ -101,6 +114,15 @@ class Scenario:
         if not self.mix.services:
             data["mix"].pop("services")
         return {**data, "source": self.source}
+
+
+def target_policy(scenario: Scenario) -> TargetPolicy:
+    """The scenario's target policy: its allowed hosts resolved once, now, and pinned
+    (see :func:`dvcschema.target.pin_hosts`); redirects as its ``http:`` says."""
+    try:
+        return pin_hosts(scenario.allow_targets, follow_redirects=scenario.http.follow_redirects)
+    except ValueError as exc:
+        raise TargetError(str(exc), source=scenario.source, field="allow_targets") from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -120,6 +142,7 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     target = top.take("target", parse_target, Target(url=None))
     no_hosts: list[str] = []
     allow_targets = frozenset(top.take("allow_targets", _host_list, no_hosts))
+    http = _http(top.section("http"))
     population = _population(top.section("population"))
     mix = _mix(top.section("mix"))
     portal = _portal(top.section("portal"), source)
@@ -148,6 +171,7 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
         mix=mix,
         portal=portal,
         allow_targets=allow_targets,
+        http=http,
         source=source,
         budgets=budgets,
         capacity=capacity,
@@ -217,6 +241,14 @@ def _portal(section: Fields | None, source: str) -> PortalOptions:
     return PortalOptions(config=config, servers=servers, service_time_ms=service_time_ms)
 
 
+def _http(section: Fields | None) -> HttpOptions:
+    if section is None:
+        return HttpOptions()
+    follow = section.take("follow_redirects", _boolean, False)
+    section.close()
+    return HttpOptions(follow_redirects=follow)
+
+
 def _population(section: Fields | None) -> PopulationSpec:
     if section is None:
         return PopulationSpec(size=10_000)
@@ -231,6 +263,12 @@ def _seed(value: Any) -> int:
 
 
 def _host_list(value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(h, str) and h for h in value):
-        raise ValueError(f"{value!r} is not a list of host names, e.g. [staging.example.vn]")
-    return [h.lower() for h in value]
+    if not isinstance(value, list):
+        raise ValueError("is not a list of host names, e.g. [staging.example.vn]")
+    return [parse_host(h) for h in value]
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {type(value).__name__}")
+    return value

@@ -16,7 +16,7 @@ from dvcschema import rates
 from dvcschema.errors import ScenarioError
 from dvcschema.load import MAX_DURATION_S, MAX_RATE_PER_S, MAX_USERS, ClosedLoad, OpenLoad
 from dvcschema.scenario import Scenario
-from dvcschema.target import parse_target
+from dvcschema.target import parse_host, parse_target
 from dvcschema.units import format_duration_s, parse_duration_s, parse_number
 
 ENV_PREFIX = "DVCLOAD_"
@@ -49,8 +49,10 @@ def apply_settings(
             scenario = _APPLY[name](scenario, cli_value, f"--{name}")
         elif env_key in environ:
             scenario = _APPLY[name](scenario, environ[env_key], env_key)
-    env_hosts = [h for h in environ.get(ENV_PREFIX + "ALLOW_TARGETS", "").split(",") if h]
-    hosts = {h.strip().lower() for h in (*cli.allow_targets, *env_hosts) if h.strip()}
+    env_key = ENV_PREFIX + "ALLOW_TARGETS"
+    env_hosts = [h for h in environ.get(env_key, "").split(",") if h.strip()]
+    hosts = {_parsed("--allow-target", parse_host, h) for h in cli.allow_targets}
+    hosts |= {_parsed(env_key, parse_host, h) for h in env_hosts}
     if hosts:
         scenario = dataclasses.replace(scenario, allow_targets=scenario.allow_targets | hosts)
     return scenario

@@ -1,16 +1,25 @@
-"""A hard ceiling on the request rate of one process (a token bucket).
+"""A hard ceiling on the request rate of a run (a token bucket per process).
 
-Every scenario has one (``load.max_request_rate``, requests/s, split evenly across
-worker processes), so that no mistake in a profile or a user count can send more than
-the operator allowed. A request that finds the bucket empty waits for its token and
-is counted as throttled; in the open model that wait shows up as start delay and in
-the coordinated-omission-corrected session times, never silently.
+Every scenario has one (``load.max_request_rate``, requests/s), so that no mistake in
+a profile, a user count or a redirect loop can send more than the operator allowed.
+It counts wire requests: ``loadgen.wire`` takes a token for every request that
+leaves, redirect hops and client retries included. A request that finds the bucket
+empty waits for its token and is counted as throttled; in the open model that wait
+shows up as start delay and in the coordinated-omission-corrected session times,
+never silently.
+
+The ceiling is per run. With several processes each takes an equal share: a worker
+that knows how many processes share the run (``dvcload worker --partition K/N``,
+Locust's ``--processes N``) starts with its share; a worker that does not
+(``locust --worker``) sends nothing until its master tells it (:mod:`loadgen.share`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+
+UNSET_POLL_S = 0.05  # how often a process without its share looks again
 
 
 class RateCeiling:
@@ -19,7 +28,8 @@ class RateCeiling:
     Parameters
     ----------
     rate_per_s
-        Sustained ceiling, acquisitions per second (> 0).
+        Sustained ceiling, acquisitions per second (> 0), or ``None``: nothing may be
+        acquired until :meth:`set_rate` gives one.
     burst
         Tokens available at once; defaults to 50 ms worth (at least 1).
     sleep, clock
@@ -28,24 +38,47 @@ class RateCeiling:
 
     def __init__(
         self,
-        rate_per_s: float,
+        rate_per_s: float | None,
         *,
         burst: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not rate_per_s > 0:
-            raise ValueError(f"rate_per_s must be > 0, got {rate_per_s!r}")
-        self.rate_per_s = rate_per_s
-        self.burst = max(1.0, rate_per_s * 0.05) if burst is None else burst
-        self._tokens = self.burst
+        self._fixed_burst = burst
         self._sleep = sleep
         self._clock = clock
         self._last = clock()
-        self.throttled = 0
+        self.throttled = 0  # acquisitions that had to wait
+        self.acquired = 0  # all acquisitions: the wire requests of this process
+        self.rate_per_s: float | None = None
+        self.burst = 1.0
+        self._tokens = 0.0
+        if rate_per_s is not None:
+            self.set_rate(rate_per_s)
+            self._tokens = self.burst
+
+    def set_rate(self, rate_per_s: float) -> None:
+        """Change the sustained rate (a worker's share when the workers change).
+
+        Tokens already in the bucket are kept up to the new burst, so a lowered share
+        takes effect at once.
+        """
+        if not rate_per_s > 0:
+            raise ValueError(f"rate_per_s must be > 0, got {rate_per_s!r}")
+        if self.rate_per_s is not None:
+            self._refill()
+        else:
+            self._last = self._clock()
+        self.rate_per_s = rate_per_s
+        self.burst = max(1.0, rate_per_s * 0.05) if self._fixed_burst is None else self._fixed_burst
+        self._tokens = min(self._tokens, self.burst)
 
     def acquire(self) -> None:
-        """Take a token, waiting for one if the bucket is empty."""
+        """Take a token, waiting for one if the bucket is empty (or for a rate, while
+        this process has not been given its share)."""
+        while self.rate_per_s is None:
+            self._sleep(UNSET_POLL_S)
+        self.acquired += 1
         self._refill()
         if self._tokens < 1.0:
             self.throttled += 1
@@ -56,6 +89,7 @@ class RateCeiling:
         self._tokens -= 1.0
 
     def _refill(self) -> None:
+        assert self.rate_per_s is not None
         now = self._clock()
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate_per_s)
         self._last = now

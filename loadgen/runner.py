@@ -37,6 +37,7 @@ from loadgen import eventloop
 from loadgen.arrivals import ArrivalStats, Dispatcher, Ticket, poisson_arrivals
 from loadgen.distributed import MasterMerger, WorkerReporter
 from loadgen.shapes import stages_shape
+from loadgen.share import accept_shares, announce_shares
 from loadgen.timer import precise_sleeper
 from loadgen.users import CitizenUser, SessionUser
 from loadgen.workload import Workload
@@ -101,7 +102,7 @@ def _environment(
     workload: Workload, load: Load, host: str, duration_s: float
 ) -> tuple[Environment, Channel]:
     tickets: Channel = Channel()
-    eventloop.prepare()
+    eventloop.prepare(workload.policy)
     if isinstance(load, OpenLoad):
         user_class: type = SessionUser.configure(workload, tickets)
         shape = None
@@ -149,6 +150,7 @@ def run_load(
         runner = env.create_local_runner()
     else:
         runner = env.create_master_runner(master.bind_host, master.bind_port)
+        announce_shares(env, load.max_request_rate, master.expect_workers)
         merger = MasterMerger(workload)
         env.events.worker_report.add_listener(merger.on_worker_report)
         _await_workers(env, master)
@@ -259,6 +261,8 @@ def run_worker(
     env, tickets = _environment(workload, load, host, duration_s)
     env.stop_timeout = GRACEFUL_STOP_S  # the master decides when; journeys in flight finish
     runner = env.create_worker_runner(master_host, master_port)
+    if workload.ceiling is not None:
+        accept_shares(env, workload.ceiling, cap_per_s=load.max_request_rate / partition[1])
     reporter = WorkerReporter(workload, partition)
     env.events.report_to_master.add_listener(reporter.on_report_to_master)
     if isinstance(load, OpenLoad):

@@ -30,13 +30,28 @@ def stage_at(stages: Sequence[Stage], t_s: float) -> tuple[int, float] | None:
 
 
 class StagesShape(LoadTestShape):
-    """Run ``stages`` in order; set ``stages`` on a subclass or the instance."""
+    """Run ``stages`` in order; set ``stages`` on a subclass or the instance.
+
+    Locust's ``-t/--run-time`` is honoured (the shape ends at whichever comes first),
+    so ``locust -f locustfile.py -t 30s`` stops after 30 s as a user expects.
+    """
 
     abstract = True
+    use_common_options = True  # reads --run-time; Locust would otherwise ignore it
     stages: Sequence[Stage] = ()
 
     def tick(self) -> tuple[int, float] | None:
-        return stage_at(self.stages, self.get_run_time())
+        run_time_s = self.get_run_time()
+        limit_s = self._run_time_limit_s()
+        if limit_s is not None and run_time_s >= limit_s:
+            return None
+        return stage_at(self.stages, run_time_s)
+
+    def _run_time_limit_s(self) -> float | None:
+        runner = getattr(self, "runner", None)
+        options = getattr(getattr(runner, "environment", None), "parsed_options", None)
+        limit = getattr(options, "run_time", None)
+        return float(limit) if limit else None
 
 
 def stages_shape(stages: Sequence[Stage]) -> StagesShape:

@@ -13,11 +13,12 @@ from typing import Any, ClassVar
 
 import gevent
 from gevent.queue import Channel
-from locust import FastHttpUser, task
+from locust import task
 from locust.exception import StopUser
 
 from loadgen.arrivals import Ticket
 from loadgen.journeys import JOURNEYS, Abandoned, Conduct, Visit, login
+from loadgen.wire import GuardedHttpUser
 from loadgen.workload import Workload
 
 
@@ -26,13 +27,22 @@ def patience_guard(seconds: float) -> gevent.Timeout:
     return gevent.Timeout(seconds, Abandoned(f"gave up after {seconds:g} s"))
 
 
-class _Citizens(FastHttpUser):
-    """What both users share: making a visit, running and recording a journey."""
+class _Citizens(GuardedHttpUser):
+    """What both users share: making a visit, running and recording a journey.
+
+    Every request goes through the run's target policy and ceiling (the guarded
+    client of :class:`~loadgen.wire.GuardedHttpUser`), bound with :meth:`attach`.
+    """
 
     abstract = True
     workload: ClassVar[Workload | None] = None
     connection_timeout = 10.0
     network_timeout = 30.0
+
+    @classmethod
+    def attach(cls, workload: Workload) -> None:
+        """Bind this class to ``workload``: its citizens, policy and ceiling."""
+        cls.workload, cls.policy, cls.ceiling = workload, workload.policy, workload.ceiling
 
     def _workload(self) -> Workload:
         if self.workload is None:
@@ -49,7 +59,6 @@ class _Citizens(FastHttpUser):
             sleep=gevent.sleep,
             guard=patience_guard,
             report_abandoned=self._report_abandoned,
-            pace=workload.ceiling.acquire if workload.ceiling else (lambda: None),
         )
         return Visit(
             client=self.client,
@@ -102,7 +111,9 @@ class CitizenUser(_Citizens):
     @classmethod
     def configure(cls, workload: Workload) -> type[CitizenUser]:
         """A concrete subclass bound to ``workload`` (one per run, no global state)."""
-        return type("CitizenUser", (cls,), {"abstract": False, "workload": workload})
+        user_class = type("CitizenUser", (cls,), {"abstract": False})
+        user_class.attach(workload)
+        return user_class
 
     def on_start(self) -> None:
         self.visit = self.new_visit()
@@ -128,8 +139,10 @@ class SessionUser(_Citizens):
 
     @classmethod
     def configure(cls, workload: Workload, tickets: Channel) -> type[SessionUser]:
-        attrs: dict[str, Any] = {"abstract": False, "workload": workload, "tickets": tickets}
-        return type("SessionUser", (cls,), attrs)
+        attrs: dict[str, Any] = {"abstract": False, "tickets": tickets}
+        user_class = type("SessionUser", (cls,), attrs)
+        user_class.attach(workload)
+        return user_class
 
     def wait_time(self) -> float:
         return 0.0

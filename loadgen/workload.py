@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dvcschema.load import Behaviour
-from dvcschema.scenario import Scenario
+from dvcschema.scenario import Scenario, target_policy
+from dvcschema.target import TargetPolicy
 from loadgen.attachments import AttachmentFactory
 from loadgen.histograms import LatencyRecorder
 from loadgen.journeys import DEFAULT_PASSCODE
@@ -41,6 +42,7 @@ class Workload:
     recorder: LatencyRecorder = field(default_factory=LatencyRecorder)
     ledger: AuditLedger = field(default_factory=AuditLedger)
     ceiling: RateCeiling | None = None
+    policy: TargetPolicy = field(default_factory=TargetPolicy)
     passcode: str = field(default=DEFAULT_PASSCODE, repr=False)
     counters: dict[str, int] = field(default_factory=dict)
     draining: bool = False  # the run is ending: in-flight journeys finish, none start
@@ -80,8 +82,14 @@ class Workload:
 
 
 def build_workload(
-    scenario: Scenario, population: Any, partition: tuple[int, int] = (0, 1)
+    scenario: Scenario,
+    population: Any,
+    partition: tuple[int, int] = (0, 1),
+    *,
+    policy: TargetPolicy | None = None,
 ) -> Workload:
+    """The workload of one process, with its share of the ceiling and the target
+    policy (allowed names resolved now, once, before any load, unless given)."""
     if scenario.load is None:
         raise ValueError(f"{scenario.source}: no 'load' section to run")
     return Workload(
@@ -93,6 +101,7 @@ def build_workload(
         seed=scenario.seed,
         partition=partition,
         ceiling=RateCeiling(scenario.load.max_request_rate / partition[1], sleep=_sleep),
+        policy=target_policy(scenario) if policy is None else policy,
         passcode=os.environ.get(PASSCODE_ENV, DEFAULT_PASSCODE),
     )
 

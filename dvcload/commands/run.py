@@ -11,9 +11,9 @@ from typing import Any
 
 from dvcschema.budgets import load_budgets_file
 from dvcschema.errors import ConfigError, ScenarioError, TargetError
-from dvcschema.scenario import Scenario, load_scenario
+from dvcschema.scenario import Scenario, load_scenario, target_policy
 from dvcschema.settings import Overrides, apply_settings
-from dvcschema.target import refusal_reason
+from dvcschema.target import describe_pins, refusal_reason
 
 NAME = "run"
 HELP = "Run a scenario against its target and write a results folder."
@@ -66,12 +66,15 @@ def run(args: argparse.Namespace) -> int:
     budgets = scenario.budgets
     if args.budgets is not None:
         budgets = load_budgets_file(args.budgets).merged_over(scenario.budgets)
+    policy = target_policy(scenario)  # allowed names resolved once, now, and pinned
+    for line in describe_pins(policy):
+        print(f"dvcload: {line}", file=sys.stderr)
     from dvcload.orchestrate import Distribution, execute_run  # imports Locust: after validation
 
     progress = None if args.quiet else _print_progress
     folder, outcome = execute_run(
         scenario, out_root=out_root, on_progress=progress,
-        distribution=Distribution(**distribution), budgets=budgets,
+        distribution=Distribution(**distribution), budgets=budgets, policy=policy,
     )  # fmt: skip
     print(folder)
     if outcome.signal is not None:

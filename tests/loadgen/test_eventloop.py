@@ -1,5 +1,5 @@
-"""The generator's loop: host names resolved in place, pooled sockets polled without a
-yield, the manifest's environment read once (not in every flush)."""
+"""The generator's loop: names answered from the policy's pins in place, pooled sockets
+polled without a yield, the manifest's environment read once (not in every flush)."""
 
 from __future__ import annotations
 
@@ -9,26 +9,32 @@ from typing import Any
 
 import gevent
 import pytest
-from gevent.resolver.blocking import Resolver
 from geventhttpclient import connectionpool
 
+from dvcschema.target import TargetPolicy
 from loadgen import eventloop
 from loadgen import results as run_results
+from loadgen.wire import PinnedResolver
 
 
-def test_prepare_makes_the_hub_resolve_in_place_and_stays_idempotent() -> None:
-    eventloop.prepare()
-    eventloop.prepare()
+def test_prepare_makes_the_hub_resolve_from_pins_in_place_and_stays_idempotent() -> None:
+    eventloop.prepare(TargetPolicy())
+    first = gevent.get_hub().resolver
+    eventloop.prepare(TargetPolicy())
     hub = gevent.get_hub()
-    assert isinstance(hub.resolver, Resolver)
+    assert isinstance(hub.resolver, PinnedResolver) and hub.resolver is first
     assert gevent.socket.getaddrinfo("127.0.0.1", 80, 0, socket.SOCK_STREAM)[0][4] == (
         "127.0.0.1",
         80,
     )
+    pinned = {info[4][0] for info in gevent.socket.getaddrinfo("localhost", 80)}
+    assert pinned == {"127.0.0.1", "::1"}
+    with pytest.raises(socket.gaierror, match="not pinned"):
+        gevent.socket.getaddrinfo("localhost.localdomain", 80)
 
 
 def test_a_pooled_socket_is_polled_without_yielding_to_other_greenlets() -> None:
-    eventloop.prepare()
+    eventloop.prepare(TargetPolicy())
     ran: list[str] = []
     left, right = socket.socketpair()
     try:
