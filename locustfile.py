@@ -112,13 +112,13 @@ def _scenario(path: str) -> Scenario:
     return scenario
 
 
-def _refuse_host(host: str | None, policy: TargetPolicy) -> None:
+def _refuse_host(host: str | None, policy: TargetPolicy, field: str = "--host") -> None:
     """``--host`` / ``LOCUST_HOST`` (or a UI's host field) must pass the policy too."""
     if not host:
         return
     reason = policy.url_refusal(host)
     if reason is not None:
-        raise TargetError(f"{host[:120]!r}: {reason}", field="--host")
+        raise TargetError(f"{host[:120]!r}: {reason}", field=field)
 
 
 def _ceiling(environment: Any, runner: Any, scenario: Scenario) -> RateCeiling:
@@ -147,7 +147,7 @@ def _guard_swarm(web_ui: Any, environment: Any, policy: TargetPolicy) -> None:
             return None
         host = request.form.get("host", "")
         try:
-            _refuse_host(host, policy)
+            _refuse_host(host, policy, field="host")
         except TargetError as exc:
             body = {"success": False, "message": str(exc), "host": environment.host}
             return jsonify(body), 400

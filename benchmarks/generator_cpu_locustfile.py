@@ -22,10 +22,13 @@ _ids = itertools.count()
 
 
 class JourneyUser(CitizenUser):
-    """dvcload's user: browse journeys with content checks, HDR recording, ledger."""
+    """dvcload's user: browse journeys with content checks, HDR recording, ledger, and
+    every request through the target policy and the ceiling (loadgen.wire)."""
 
     abstract = False
-    workload = build_workload(_scenario, _population)
+
+
+JourneyUser.attach(build_workload(_scenario, _population))
 
 
 @events.request.add_listener

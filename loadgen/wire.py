@@ -110,7 +110,8 @@ class GuardedSession(FastHttpSession):
         absolute = url.startswith(("http://", "https://"))
         refusal = self.policy.url_refusal(url) if absolute else self.refusal
         if refusal is not None:
-            self._refuse(method, name or url, url, refusal)
+            self._record_refusal(method, name or url, url, refusal)
+            raise StopUser
         if self.client.ceiling is not None:
             self.client.ceiling.acquire()  # before the clock: waiting is not response time
             self.client.paid = 1
@@ -125,8 +126,13 @@ class GuardedSession(FastHttpSession):
                 log.error("dvcload: %s", self.refusal)
         return response
 
-    def _refuse(self, method: str, name: str, url: str, reason: str) -> None:
-        """Record the request as failed, say why (once per reason), stop the user."""
+    def refuse_start(self) -> None:
+        """The user's host is refused: record one failed request (named after the
+        host, as nothing else was asked yet) and say why, once per reason."""
+        self._record_refusal("CONNECT", "refused target", self.base_url or "", self.refusal or "")
+
+    def _record_refusal(self, method: str, name: str, url: str, reason: str) -> None:
+        """Record the request as failed (never sent) and say why, once per reason."""
         error = TargetRefusedError(f"not sent: {reason}")
         self.request_event.fire(
             request_type=method, name=name, response_time=0.0, response_length=0,
@@ -134,7 +140,6 @@ class GuardedSession(FastHttpSession):
         )  # fmt: skip
         if self.policy.note_refusal(reason):
             log.error("dvcload: refused to send to %s: %s", url[:120], reason)
-        raise StopUser
 
 
 class GuardedHttpUser(FastHttpUser):
@@ -172,6 +177,14 @@ class GuardedHttpUser(FastHttpUser):
         )
         if self.proxy_host is not None and self.client.refusal is None:
             self.client.refusal = self.policy.refusal("http", self.proxy_host, self.proxy_port)
+
+    def run(self) -> None:
+        """End at once, having sent nothing, when this user's host is refused (a
+        ``--host``, a UI's host field or a master's spawn message outside the policy)."""
+        if self.client.refusal is not None:
+            self.client.refuse_start()
+            return
+        super().run()
 
 
 class PinnedResolver(Resolver):  # type: ignore[misc]

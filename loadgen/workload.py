@@ -74,10 +74,13 @@ class Workload:
         self.counters[name] = self.counters.get(name, 0) + n
 
     def behaviour_counters(self) -> dict[str, int]:
-        """Abandoned journeys, retries, throttled requests (for summary.json)."""
+        """Abandoned journeys, retries, throttled requests, and the wire requests that
+        took a token (redirect hops and client retries included) for summary.json."""
         out = dict(self.counters)
         if self.ceiling is not None and self.ceiling.throttled:
             out["throttled"] = out.get("throttled", 0) + self.ceiling.throttled
+        if self.ceiling is not None and self.ceiling.acquired:
+            out["wire_requests"] = out.get("wire_requests", 0) + self.ceiling.acquired
         return dict(sorted(out.items()))
 
 

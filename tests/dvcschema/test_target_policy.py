@@ -37,7 +37,8 @@ def test_names_that_a_resolver_would_answer_are_refused_unless_allowed(name: str
 
 
 @pytest.mark.parametrize(
-    "url", ["http://LOCALHOST..:9", "http://a..b:1", "http://-x.vn", "http://xn--.vn", "http://é.vn"]
+    "url",
+    ["http://LOCALHOST..:9", "http://a..b:1", "http://-x.vn", "http://xn--.vn", "http://é.vn"],
 )
 def test_invalid_host_names_are_not_targets_and_say_so_in_one_line(url: str) -> None:
     with pytest.raises(ValueError) as info:

@@ -53,7 +53,7 @@ def server() -> Iterator[Server]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        do_POST = do_GET
+        do_POST = do_GET  # noqa: N815 - http.server's naming
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -156,3 +156,11 @@ def test_a_proxy_outside_the_policy_is_refused(server: Server) -> None:
     with pytest.raises(StopUser):
         user.client.get("/x")
     assert server.paths == []
+
+
+def test_a_user_whose_host_is_refused_ends_at_once_with_one_recorded_failure() -> None:
+    user = _user("http://203.0.113.7:8080", TargetPolicy())
+    user.run()  # returns instead of running on_start and tasks
+    [event] = user.recorded
+    assert isinstance(event["exception"], TargetRefusedError)
+    assert user.client.client.clientpool.clients == {}
