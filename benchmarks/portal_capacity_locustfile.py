@@ -1,15 +1,19 @@
 """A closed-loop probe for benchmarks/bench_portal_capacity.py: no think time.
 
 Each Locust user sends ``GET /services`` again as soon as the previous answer
-arrives, so N users keep N requests in the portal at all times.
+arrives, so N users keep N requests in the portal at all times. A guarded user: its
+requests pass the loopback-only target policy like every other dvcload request.
 """
 
 from __future__ import annotations
 
-from locust import FastHttpUser, constant, task
+from locust import constant, task
+
+from loadgen.wire import GuardedHttpUser
 
 
-class CapacityProbe(FastHttpUser):
+class CapacityProbe(GuardedHttpUser):
+    abstract = False
     wait_time = constant(0)
 
     @task

@@ -82,6 +82,9 @@ class Conduct:
     guard: Callable[[float], AbstractContextManager[Any]] = lambda _s: nullcontext()
     # report_abandoned(method, name, waited_ms): record the abandoned request
     report_abandoned: Callable[[str, str, float], None] = lambda _m, _n, _ms: None
+    # pace(): wait for the run's ceiling before the patience clock starts (the wait is
+    # the generator's, not the portal's: a citizen does not give up on it)
+    pace: Callable[[], None] = lambda: None
 
 
 @dataclass
@@ -157,6 +160,7 @@ class _Request:
 def _attempt(visit: Visit, r: _Request) -> tuple[Any | None, float | None]:
     """One request: ``(body, None)`` on success, ``(None, retry_after_s)`` when worth a
     retry (503 or timeout/connection error), ``(None, None)`` otherwise."""
+    visit.conduct.pace()
     patience_s = visit.conduct.patience_s
     started = time.perf_counter()
     try:

@@ -59,6 +59,7 @@ class _Citizens(GuardedHttpUser):
             sleep=gevent.sleep,
             guard=patience_guard,
             report_abandoned=self._report_abandoned,
+            pace=self.client.prepay,
         )
         return Visit(
             client=self.client,

@@ -164,3 +164,15 @@ def test_a_user_whose_host_is_refused_ends_at_once_with_one_recorded_failure() -
     [event] = user.recorded
     assert isinstance(event["exception"], TargetRefusedError)
     assert user.client.client.clientpool.clients == {}
+
+
+def test_a_prepaid_token_is_the_next_requests_and_is_not_taken_twice(server: Server) -> None:
+    ceiling = RateCeiling(1000.0, burst=1000.0)
+    user = _user(server.url, TargetPolicy(), ceiling)
+    user.client.prepay()
+    user.client.prepay()  # idempotent until a request uses it
+    assert ceiling.acquired == 1
+    user.client.get("/ok")
+    assert ceiling.acquired == 1 and len(server.paths) == 1
+    user.client.get("/ok")
+    assert ceiling.acquired == 2
