@@ -9,7 +9,6 @@ experiment (:mod:`analysis.validate`) read.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,11 +18,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from analysis import runschema
 from analysis.runfolder import RunFolder
-from dvcschema.errors import ConfigError
+from dvcschema import files
+from dvcschema.errors import ConfigError, shown
 
 FloatArray = NDArray[np.float64]
 ACCESS_LOG = "portal_access.jsonl"
+MAX_ACCESS_LOG_BYTES = 2 * 1024**3  # ~200 bytes a request: ten million requests
 ABANDONED = (444, 499)  # reset, client went away: the service was cut short
 
 
@@ -77,11 +79,17 @@ class AccessLog:
 
 def read_access_log(path: Path) -> AccessLog:
     """Read ``portal_access.jsonl`` into arrays (a clear error when unreadable)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        rows = [json.loads(line) for line in lines if line.strip()]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"unreadable access log: {exc}", source=str(path)) from None
+    text = files.read_text(path, limit=MAX_ACCESS_LOG_BYTES)
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(runschema.loads(line, source=str(path), line=number))
+        except ConfigError as exc:
+            raise ConfigError(
+                f"unreadable access log: {exc.message}", source=str(path), line=number
+            ) from None
     rows = [r for r in rows if isinstance(r, dict) and r.get("endpoint") != "/health"]
     tiers = list(dict.fromkeys(t for r in rows for t in (r.get("tiers") or {})))
     try:
@@ -93,8 +101,9 @@ def read_access_log(path: Path) -> AccessLog:
             {t: _tier_column(rows, t, "wait_ms") for t in tiers},
             {t: _tier_column(rows, t, "service_ms") for t in tiers},
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"not a portal access log: {exc!r}", source=str(path)) from None
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        why = f"{type(exc).__name__}: {shown(str(exc))}"
+        raise ConfigError(f"not a portal access log: {why}", source=str(path)) from None
 
 
 def _ok(row: Mapping[str, Any]) -> bool:

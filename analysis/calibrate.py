@@ -24,7 +24,6 @@ The file speaks the vocabulary of a scenario's ``capacity: tiers:`` section
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,8 +36,9 @@ from numpy.typing import NDArray
 
 from analysis.accesslog import ACCESS_LOG, AccessLog, read_access_log, sessions_of
 from analysis.distribution import Distribution
-from analysis.runfolder import RunFolder
-from dvcschema.errors import ConfigError
+from analysis.runfolder import RunFolder, read_json
+from dvcschema import files
+from dvcschema.errors import ConfigError, shown
 from models.calibration import (
     DemandEstimate,
     demand_from_response_time,
@@ -92,7 +92,7 @@ class CalibratedModel:
         for tier in self.tiers:
             if tier.name == name:
                 return tier
-        raise ConfigError(f"no tier {name!r} in the calibration; tiers: {self.tier_names}")
+        raise ConfigError(f"no tier {shown(name)} in the calibration; tiers: {self.tier_names}")
 
     @property
     def tier_names(self) -> str:
@@ -135,7 +135,7 @@ def calibrate_runs(
         ``regression``.
     """
     if source not in SOURCES:
-        raise ConfigError(f"unknown source {source!r}; options are {', '.join(SOURCES)}")
+        raise ConfigError(f"unknown source {shown(source)}; options are {', '.join(SOURCES)}")
     if not paths:
         raise ConfigError("give at least one results folder")
     folders = [RunFolder.open(p) for p in paths]
@@ -154,7 +154,7 @@ def calibrate_runs(
 
 def _log_of(folder: RunFolder) -> AccessLog | None:
     path = folder.path / ACCESS_LOG
-    if not path.is_file():
+    if not files.exists(path):
         return None
     log = read_access_log(path)
     return log if log.size and log.service_s else None
@@ -191,7 +191,7 @@ def tier_from_logs(
     """One tier's demand from the service times its access logs recorded."""
     service, keys = _tier_samples(name, logs)
     if service.size < 2:
-        raise ConfigError(f"tier {name!r}: fewer than 2 successful requests in the access log")
+        raise ConfigError(f"tier {shown(name)}: fewer than 2 successful requests in the access log")
     endpoints = {
         key: demand_from_samples(service[keys == key])
         for key in sorted(set(keys.tolist()))
@@ -328,13 +328,11 @@ def _by_regression(folders: list[RunFolder], servers: int, sessions: int) -> Tie
 
 def _utilization(folder: RunFolder) -> float:
     path = folder.path / UTILIZATION_FILE
-    try:
-        value = json.loads(path.read_text(encoding="utf-8")).get(ENTRY_TIER)
-    except (OSError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"unreadable: {exc}", source=str(path)) from None
+    value = read_json(path, required=True).get(ENTRY_TIER)
     if not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ConfigError(
-            f"{ENTRY_TIER!r} utilisation {value!r}; allowed: a number in [0, 1]", source=str(path)
+            f"{shown(ENTRY_TIER)} utilisation {shown(value)}; allowed: a number in [0, 1]",
+            source=str(path),
         )
     return float(value)
 

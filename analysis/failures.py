@@ -8,15 +8,16 @@ class, with the request names affected and one example text.
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.timeseries import csv_rows
+
 _WRAPPED = re.compile(
     r"^(?P<cls>[A-Za-z_][\w.]*)\((?P<quote>['\"])(?P<inner>.*)(?P=quote)\)$", re.S
 )
-_HTTP = re.compile(r"\bHTTP\s*([1-5]\d\d)\b|\b([1-5]\d\d)\s+(?:Server|Client)\s+Error")
+_HTTP = re.compile(r"\bHTTP\s*([1-5][0-9][0-9])\b|\b([1-5][0-9][0-9])\s+(?:Server|Client)\s+Error")
 _PREFIXES = ("timeout", "connection error", "content check")
 
 
@@ -58,20 +59,17 @@ def failure_kind(error: str) -> str:
 
 def read_failures(path: Path) -> list[FailureKind]:
     """Failures grouped by kind, most frequent first (empty when there is no file)."""
-    if not path.exists():
-        return []
     groups: dict[str, tuple[int, dict[str, None], str]] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            error = row.get("Error") or ""
-            try:
-                occurrences = int(row.get("Occurrences") or 0)
-            except ValueError:
-                occurrences = 0
-            kind = failure_kind(error)
-            total, names, example = groups.get(kind, (0, {}, error))
-            names[f"{row.get('Method', '')} {row.get('Name', '')}".strip()] = None
-            groups[kind] = (total + occurrences, names, example)
+    for row in csv_rows(path):
+        error = row.get("Error") or ""
+        try:
+            occurrences = int(row.get("Occurrences") or 0)
+        except (TypeError, ValueError):
+            occurrences = 0
+        kind = failure_kind(error)
+        total, names, example = groups.get(kind, (0, {}, error))
+        names[f"{row.get('Method', '')} {row.get('Name', '')}".strip()] = None
+        groups[kind] = (total + occurrences, names, example)
     kinds = [
         FailureKind(kind, total, tuple(names), example)
         for kind, (total, names, example) in groups.items()

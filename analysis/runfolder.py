@@ -3,7 +3,10 @@
 A results folder is what ``dvcload run`` writes (DESIGN.md). Reading it here, once,
 means that the gate, the comparison and the report see the same numbers, and that a
 folder that is missing or not a results folder is one clear :class:`ConfigError`
-(exit code 2 at the command line), never a traceback.
+(exit code 2 at the command line), never a traceback. So is a damaged folder: every
+file is a regular file read up to a size limit (:mod:`dvcschema.files`), parsed
+strictly and checked against its shape (:mod:`analysis.runschema`), and a histogram
+that does not decode names its file and key.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from analysis import runschema
 from analysis.distribution import Distribution
+from dvcschema import files
 from dvcschema.budgets import BudgetSet, parse_budgets
 from dvcschema.errors import ConfigError
 from dvcschema.fields import Fields
 
 SECTIONS = ("endpoints", "journeys", "services", "provinces")
+MAX_JSON_BYTES = 256 * 1024 * 1024  # summary, manifest, histograms: a few MB in practice
 
 
 @dataclass(frozen=True)
@@ -38,13 +44,8 @@ class RunFolder:
         folder = Path(path)
         if not folder.is_dir():
             raise ConfigError("no such results folder", source=str(folder))
-        summary = read_json(folder / "summary.json", required=True)
-        for key in ("endpoints", "duration_s"):
-            if key not in summary:
-                raise ConfigError(
-                    f"not a dvcload summary: no {key!r}", source=str(folder / "summary.json")
-                )
-        manifest = read_json(folder / "manifest.json", required=False)
+        summary = read_json(folder / "summary.json", required=True, shape=runschema.SUMMARY)
+        manifest = read_json(folder / "manifest.json", required=False, shape=runschema.MANIFEST)
         return cls(folder, summary, manifest)
 
     # -- figures -------------------------------------------------------------------
@@ -66,13 +67,14 @@ class RunFolder:
 
     @cached_property
     def histograms(self) -> Mapping[str, Any]:
-        return read_json(self.path / "histograms.json", required=True)
+        return read_json(self.path / "histograms.json", required=True, shape=runschema.HISTOGRAMS)
 
     def section(self, name: str) -> dict[str, Distribution]:
         """The decoded distributions of one section of ``histograms.json``."""
         entries = self.histograms.get(name) or {}
+        source = str(self.path / "histograms.json")
         return {
-            key: Distribution.from_encoded(entry["histogram"], int(entry.get("failures", 0)))
+            key: decoded(entry, source, runschema.joined(name, key))
             for key, entry in entries.items()
         }
 
@@ -98,19 +100,27 @@ class RunFolder:
         return parse_budgets(section)
 
 
-def read_json(path: Path, *, required: bool) -> dict[str, Any]:
-    """A JSON object from a file; a clear :class:`ConfigError` when unreadable."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+def read_json(
+    path: Path, *, required: bool, shape: runschema.Shape | None = None
+) -> dict[str, Any]:
+    """A JSON object from a file, checked against ``shape``; a clear :class:`ConfigError`
+    when missing (if ``required``), unreadable, not strict JSON or not of that shape."""
+    if not files.exists(path):
         if not required:
             return {}
-        raise ConfigError("missing: not a dvcload results folder", source=str(path)) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"unreadable: {exc}", source=str(path)) from None
-    if not isinstance(data, dict):
-        raise ConfigError("expected a JSON object", source=str(path))
-    return data
+        raise ConfigError("missing: not a dvcload results folder", source=str(path))
+    text = files.read_text(path, limit=MAX_JSON_BYTES)
+    data = runschema.loads(text, source=str(path))
+    runschema.check(data, shape or runschema.AnyObject(), source=str(path))
+    return data  # check() made sure it is an object
+
+
+def decoded(entry: Mapping[str, Any], source: str, where: str) -> Distribution:
+    """One ``{"histogram": ..., "failures": n}`` entry (already of that shape), decoded."""
+    try:
+        return Distribution.from_encoded(entry["histogram"], int(entry.get("failures", 0)))
+    except ValueError as exc:
+        raise ConfigError(str(exc), source=source, field=where) from None
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -10,7 +10,7 @@ and for each request name. :func:`read_users` reads the user count over time fro
 from __future__ import annotations
 
 import csv
-import json
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +19,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from analysis import runschema
 from analysis.distribution import Distribution, merge
+from dvcschema import files
+from dvcschema.errors import ConfigError
 
 SERIES_PERCENTILES = (50.0, 95.0, 99.0)
+MAX_INTERVALS_BYTES = 1024**3  # a 5 s row of 15 histograms is ~30 KB: 24 h is ~0.5 GB
+MAX_CSV_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,13 @@ class Series:
 
 def read_intervals(path: Path, section: str = "endpoints") -> Series:
     """Read the interval file; NaN percentiles where an interval has no requests."""
-    rows = _rows(path)
+    numbered = _numbered_rows(path)
+    rows = [row for _, row in numbered]
     n = len(rows)
     t_start = np.array([r["t_start"] for r in rows], dtype=np.float64)
     t_end = np.array([r["t_end"] for r in rows], dtype=np.float64)
     t0 = float(t_start[0]) if n else 0.0
-    per_row = [_decode_row(r.get(section) or {}) for r in rows]
+    per_row = [_decode_row(r.get(section) or {}, path, line) for line, r in numbered]
     keys = sorted({k for row in per_row for k in row})
     endpoints = {key: _key_series([row.get(key) for row in per_row]) for key in keys}
     total = _key_series([merge(row.values()) if row else None for row in per_row])
@@ -95,27 +101,40 @@ def read_intervals(path: Path, section: str = "endpoints") -> Series:
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
-    """The rows; a torn last line (a process killed mid-append) is skipped, a bad line
-    anywhere else is an error."""
-    if not path.exists():
+    return [row for _, row in _numbered_rows(path)]
+
+
+def _numbered_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """``(line, row)``; a torn last line (a process killed mid-append) is skipped, a bad
+    line anywhere else is a :class:`ConfigError` naming the file and line."""
+    if not files.exists(path):
         return []
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = files.read_text(path, limit=MAX_INTERVALS_BYTES)
+    lines = [(i, line) for i, line in enumerate(text.splitlines(), start=1) if line.strip()]
     rows = []
-    for i, line in enumerate(lines):
+    for k, (number, line) in enumerate(lines):
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            if i == len(lines) - 1:
+            row = runschema.loads(line, source=str(path), line=number)
+        except ConfigError:
+            if k == len(lines) - 1:
                 break
             raise
+        runschema.check(row, runschema.INTERVAL_ROW, source=str(path), line=number)
+        rows.append((number, row))
     return rows
 
 
-def _decode_row(entries: Mapping[str, Any]) -> dict[str, Distribution]:
-    return {
-        key: Distribution.from_encoded(e["histogram"], int(e.get("failures", 0)))
-        for key, e in entries.items()
-    }
+def _decode_row(entries: Mapping[str, Any], path: Path, line: int) -> dict[str, Distribution]:
+    shape = runschema.Each(runschema.HISTOGRAM_ENTRY)
+    runschema.check(entries, shape, source=str(path), line=line)
+    out = {}
+    for key, entry in entries.items():
+        try:
+            out[key] = Distribution.from_encoded(entry["histogram"], int(entry.get("failures", 0)))
+        except ValueError as exc:
+            where = runschema.joined("endpoints", key)
+            raise ConfigError(str(exc), source=str(path), line=line, field=where) from None
+    return out
 
 
 def _key_series(dists: list[Distribution | None]) -> KeySeries:
@@ -144,14 +163,24 @@ def read_users(path: Path, t0_unix: float) -> Users:
     """The ``Aggregated`` rows of ``locust_stats_history.csv`` (empty when absent)."""
     times: list[float] = []
     users: list[float] = []
-    if path.exists():
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                if row.get("Name") != "Aggregated":
-                    continue
-                try:
-                    times.append(float(row["Timestamp"]) - t0_unix)
-                    users.append(float(row["User Count"]))
-                except (KeyError, TypeError, ValueError):
-                    continue
+    for row in csv_rows(path):
+        if row.get("Name") != "Aggregated":
+            continue
+        try:
+            times.append(float(row["Timestamp"]) - t0_unix)
+            users.append(float(row["User Count"]))
+        except (KeyError, TypeError, ValueError):
+            continue
     return Users(np.array(times, dtype=np.float64), np.array(users, dtype=np.float64))
+
+
+def csv_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of one of Locust's CSV files (none when it is absent); a file that is not
+    a regular file, too large or not CSV is a :class:`ConfigError`."""
+    if not files.exists(path):
+        return []
+    text = files.read_text(path, limit=MAX_CSV_BYTES)
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ConfigError(f"malformed CSV: {exc}", source=str(path)) from None

@@ -82,7 +82,7 @@ from analysis.validate_runs import (
     run_scenario,
     scenario_text,
 )
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 from models.errors import ModelError
 from models.tandem import QueueStation, tandem_mean_response, tandem_response_quantile
 
@@ -157,7 +157,7 @@ class Options:
         pts = self.points
         if len(set(pts)) < 2 or any(not 0 < u < 1 for u in pts):
             raise ConfigError(
-                f"{pts!r}: give at least two different utilisations in (0, 1), e.g. 0.3,0.7",
+                f"{shown(pts)}: give at least two different utilisations in (0, 1), e.g. 0.3,0.7",
                 field="--points",
             )
         if self.duration_s < MIN_DURATION_S:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dvcschema.capacity import CapacitySpec, TierSpec
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, one_of
 from dvcschema.units import parse_duration_s, parse_number
 from dvcschema.yamlio import read_yaml_file
@@ -40,7 +40,7 @@ def add_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         metavar="FILE",
-        type=Path,
+        type="path",
         help="a calibrated model (dvcload calibrate): its tier demands replace the scenario's",
     )
 
@@ -57,7 +57,7 @@ def apply(spec: CapacitySpec, path: Path | None) -> CapacitySpec:
     for tier in merged.tiers:
         if not merged.budgets_for(tier):
             raise ConfigError(
-                f"tier {tier.name!r} comes from the model but has no budget; give"
+                f"tier {shown(tier.name)} comes from the model but has no budget; give"
                 " capacity.budgets (shared) or the tier in the scenario with its own",
                 source=str(path),
                 field=f"tiers.{tier.name}",
@@ -77,7 +77,7 @@ def read_model(path: Path) -> tuple[TierSpec, ...]:
     top = Fields(read_yaml_file(path), source=str(path))
     version = top.take("version", lambda v: int(parse_number(v, minimum=1, integer=True)))
     if version not in SUPPORTED_VERSIONS:
-        raise top.error_at("version", f"version {version!r} is not supported; allowed: 1")
+        raise top.error_at("version", f"version {shown(version)} is not supported; allowed: 1")
     for key in ("runs", "sessions", "client_overhead_ms"):
         top.take_raw(key, None)
     tiers_section = top.section("tiers", required=True)
@@ -128,7 +128,7 @@ def _merged(scenario_tier: TierSpec | None, model_tier: TierSpec) -> TierSpec:
 def _service_time(value: Any) -> float:
     seconds = parse_duration_s(value)
     if not 0 < seconds <= MAX_SERVICE_TIME_S:
-        raise ValueError(f"{value!r} is out of range; allowed: > 0 and at most 1h")
+        raise ValueError(f"{shown(value)} is out of range; allowed: > 0 and at most 1h")
     return seconds
 
 

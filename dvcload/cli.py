@@ -1,7 +1,9 @@
 """The ``dvcload`` command: parse arguments, dispatch, map errors to exit codes.
 
 Exit codes: 0 ok, 1 a budget or gate failed, 2 bad input, 3 the run itself broke.
-Errors are one line on stderr; ``--debug`` shows the traceback.
+Errors are one line of at most 300 characters on stderr (values in messages are
+quoted by :func:`dvcschema.errors.shown`; :func:`~dvcschema.errors.one_line` is the
+last guard); ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -14,21 +16,14 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from dvcload import __version__
+from dvcload.argtypes import ArgumentParser
 from dvcload.commands import COMMAND_MODULES
-from dvcschema.errors import DvcloadError, RunError
+from dvcschema.errors import DvcloadError, RunError, one_line
 
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_RUN_BROKE = 3
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit code 2 (argparse's own code)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        line = " ".join(f"{self.prog}: error: {message} (see '{self.prog} --help')".split())
-        self.exit(EXIT_BAD_INPUT, line + "\n")
 
 
 def _load_commands(only: str | None = None) -> list[ModuleType]:
@@ -45,7 +40,7 @@ def _load_commands(only: str | None = None) -> list[ModuleType]:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    parser = _ArgumentParser(
+    parser = ArgumentParser(
         prog="dvcload",
         description="Load testing and capacity planning for e-government portals.",
     )
@@ -54,7 +49,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "--debug", dest="debug_all", action="store_true", help="show tracebacks on errors"
     )
     subparsers = parser.add_subparsers(
-        dest="command", metavar="COMMAND", parser_class=_ArgumentParser
+        dest="command", metavar="COMMAND", parser_class=ArgumentParser
     )
     for module in _load_commands(only):
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
@@ -110,10 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _internal_error(args: argparse.Namespace, exc: BaseException) -> int:
+    # only a run has a run folder (the hint misled after 'gate' or 'plan' broke)
+    measured = "; results measured so far are in the run folder" if args.command == "run" else ""
     return _report(
         args,
-        f"dvcload {args.command}: internal error: {type(exc).__name__}: {exc} "
-        "(rerun with --debug for the traceback; results measured so far are in the run folder)",
+        f"dvcload {args.command}: internal error: {type(exc).__name__}: {str(exc)[:150]} "
+        f"(rerun with --debug for the traceback{measured})",
         EXIT_RUN_BROKE,
     )
 
@@ -121,5 +118,5 @@ def _internal_error(args: argparse.Namespace, exc: BaseException) -> int:
 def _report(args: argparse.Namespace, line: str, code: int) -> int:
     if getattr(args, "debug", False) or getattr(args, "debug_all", False):
         traceback.print_exc()
-    print(" ".join(line.split()), file=sys.stderr)
+    print(one_line(line), file=sys.stderr)
     return code

@@ -23,9 +23,10 @@ from typing import Any
 
 import gevent
 
+from dvcload.argtypes import check_out_folder
 from dvcload.results import ResultsWriter
 from dvcschema.budgets import BudgetSet
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 from dvcschema.scenario import Scenario, target_policy
 from dvcschema.target import TargetPolicy
 from loadgen.export import write_population
@@ -36,6 +37,7 @@ from loadgen.runner import LoadRun, MasterOptions, Progress, run_load
 from loadgen.workload import Workload, build_workload
 
 log = logging.getLogger("dvcload")
+OUT_FIELD = "--out (or DVCLOAD_OUT)"
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def execute_run(
     ``policy`` is the run's target policy with its allowed names pinned (by default
     worked out from the scenario now)."""
     started_at = time.time()
-    folder = create_run_folder(out_root, scenario.name, started_at)
+    folder = _run_folder(out_root, scenario.name, started_at)
     handler = _log_to(folder / "run.log")
     try:
         budgets = scenario.budgets if budgets is None else budgets
@@ -205,9 +207,27 @@ def _execute(
     return RunOutcome(ok, stop.signal, None if gate is None else gate.passed)
 
 
+def _run_folder(out_root: Path, name: str, started_at: float) -> Path:
+    """A new run folder under ``out_root`` (``--out`` or ``DVCLOAD_OUT``), or ConfigError:
+    the root of the file system, a path through a file, or no permission."""
+    check_out_folder(out_root, error=lambda message: ConfigError(message, field=OUT_FIELD))
+    try:
+        return create_run_folder(out_root, name, started_at)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot make a run folder under {shown(str(out_root))}: {exc.strerror}",
+            field=OUT_FIELD,
+        ) from None
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
+        try:
+            sock.bind(("" if host == "*" else host, 0))  # "*": every interface, as Locust's
+        except OSError as exc:  # an address of another machine, ...
+            raise ConfigError(
+                f"cannot listen on {shown(host)}: {exc.strerror}", field="--master-bind"
+            ) from None
         return int(sock.getsockname()[1])
 
 

@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from dvcschema.capacity import STEP_S, CapacitySpec, TierSpec
 from dvcschema.capacity_inputs import Quantity
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 from dvcschema.rates import DAY_S
 from dvcschema.units import format_duration_s, parse_duration_s
 from models import Budget, CapacityPlan, ModelError, offered_load, service_distribution
@@ -45,7 +45,8 @@ MAX_SAMPLES = 20_000
 PERCENTILES = (0.5, 0.9)
 _SPIKE = re.compile(
     r"\s*(?P<factor>\d+(?:\.\d+)?)\s*[x×]?\s*@\s*(?P<h>\d{1,2}):(?P<m>\d{2})"
-    r"\s*\+\s*(?P<length>\S+)\s*"
+    r"\s*\+\s*(?P<length>\S+)\s*",
+    re.ASCII,
 )
 
 
@@ -70,21 +71,25 @@ def parse_spike(text: str) -> Spike:
     match = _SPIKE.fullmatch(text)
     allowed = "FACTOR@HH:MM+DURATION, e.g. 3x@17:00+30m"
     if match is None:
-        raise ConfigError(f"{text!r} is not a spike; allowed: {allowed}", field="--spike")
+        raise ConfigError(f"{shown(text)} is not a spike; allowed: {allowed}", field="--spike")
     factor = float(match["factor"])
     hours, minutes = int(match["h"]), int(match["m"])
     try:
         length_s = parse_duration_s(match["length"])
     except ValueError as exc:
-        raise ConfigError(f"{text!r}: {exc}", field="--spike") from None
+        raise ConfigError(f"{shown(text)}: {exc}", field="--spike") from None
     start_s = hours * 3600.0 + minutes * 60.0
     if not 0 < factor <= MAX_FACTOR:
-        raise ConfigError(f"{text!r}: factor out of range; allowed: > 0, <= 1000", field="--spike")
+        raise ConfigError(
+            f"{shown(text)}: factor out of range; allowed: > 0, <= 1000", field="--spike"
+        )
     if minutes >= 60 or start_s >= DAY_S:
-        raise ConfigError(f"{text!r}: not a time of day; allowed: 00:00 to 23:59", field="--spike")
+        raise ConfigError(
+            f"{shown(text)}: not a time of day; allowed: 00:00 to 23:59", field="--spike"
+        )
     if not 1.0 <= length_s <= DAY_S - start_s:
         raise ConfigError(
-            f"{text!r}: length out of range; allowed: >= 1s, ending by 24:00", field="--spike"
+            f"{shown(text)}: length out of range; allowed: >= 1s, ending by 24:00", field="--spike"
         )
     return Spike(factor, start_s, length_s)
 
@@ -191,7 +196,9 @@ def interval_peak_rates(
     [[2.9667, 3.0], [2.9667, 3.0]]
     """
     if method not in STAFFING_METHODS:
-        raise ModelError(f"unknown method {method!r}; options are {', '.join(STAFFING_METHODS)}")
+        raise ModelError(
+            f"unknown method {shown(method)}; options are {', '.join(STAFFING_METHODS)}"
+        )
     u = np.asarray(times_s, dtype=np.float64)
     lam = np.asarray(arrival_rate_per_s, dtype=np.float64)
     means = np.atleast_1d(np.asarray(service_means_s, dtype=np.float64))
@@ -356,7 +363,7 @@ def _ranges(spec: CapacitySpec) -> list[tuple[str, Quantity]]:
 def check_samples(samples: int) -> int:
     if not 1 <= samples <= MAX_SAMPLES:
         raise ConfigError(
-            f"{samples!r} is out of range; allowed: 1 to {MAX_SAMPLES:,}", field="--samples"
+            f"{shown(samples)} is out of range; allowed: 1 to {MAX_SAMPLES:,}", field="--samples"
         )
     return samples
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, sub_fields
 from dvcschema.units import format_duration_s, parse_duration_s
 from dvcschema.yamlio import read_yaml_file
@@ -67,13 +67,14 @@ _KEY_HELP = (
 _REQUEST_KEY = re.compile(r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S*")
 _NAMED_KEY = re.compile(r"(journey|tag):([a-z0-9][a-z0-9_.-]{0,63})")
 _METRIC_TEXT = r"(?P<metric>[A-Za-z_][\w.]*(?:\([^()]*\))?)"
-_EXPRESSION = re.compile(_METRIC_TEXT + r" ?(?P<op><=|>=|==|!=|<|>|=) ?(?P<value>.+)")
-_REGRESSION = re.compile(_METRIC_TEXT + r" may not rise (?:by )?more than (?P<value>.+)")
-_PERCENTILE = re.compile(r"p(?:\((\d+(?:\.\d+)?)\)|(\d+(?:\.\d+)?))")
-_CALL = re.compile(r"(?P<outer>[A-Za-z_][\w.]*)\((?P<inner>[^()]*)\)")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(us|µs|ms|s)")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
-_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+# re.ASCII: a Unicode pattern's digit class also matches '٩٥', which float() reads as 95
+_EXPRESSION = re.compile(_METRIC_TEXT + r" ?(?P<op><=|>=|==|!=|<|>|=) ?(?P<value>.+)", re.ASCII)
+_REGRESSION = re.compile(_METRIC_TEXT + r" may not rise (?:by )?more than (?P<value>.+)", re.ASCII)
+_PERCENTILE = re.compile(r"p(?:\((\d+(?:\.\d+)?)\)|(\d+(?:\.\d+)?))", re.ASCII)
+_CALL = re.compile(r"(?P<outer>[A-Za-z_][\w.]*)\((?P<inner>[^()]*)\)", re.ASCII)
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(us|µs|ms|s)", re.ASCII)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", re.ASCII)
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%", re.ASCII)
 _MS_PER_UNIT = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0}
 _ALIASES = {"avg": "mean", "med": "p50", "median": "p50", "error_rate": "error_rate"}
 _LATENCY_ARGS = ("latency", "duration", "response_time", "http_req_duration")
@@ -230,7 +231,7 @@ def parse_budgets(section: Fields) -> BudgetSet:
     budgets: list[Budget] = []
     for key in section.remaining():
         if not _valid_key(key):
-            raise section.error_at(key, f"{key!r} is not a budget key; {_KEY_HELP}")
+            raise section.error_at(key, f"{shown(key)} is not a budget key; {_KEY_HELP}")
         found = [_parse_item(section, key, item, line) for _, item, line, _ in section.items(key)]
         if not found:
             raise section.error_at(
@@ -250,7 +251,7 @@ def _valid_key(key: str) -> bool:
 def budget_error(section: Fields, key: str, line: int | None, expr: Any, what: str) -> ConfigError:
     """``file:line: budgets.<key>: '<expr>': what is allowed``."""
     return section.error_type(
-        f"{expr!r}: {what}", source=section.source, line=line, field=section.field_path(key)
+        f"{shown(expr)}: {what}", source=section.source, line=line, field=section.field_path(key)
     )
 
 
@@ -343,7 +344,7 @@ def _metric(text: str) -> str:
                 f"count: write e.g. '{inner} {_example(inner)}'"
             )
         if inner not in _LATENCY_ARGS:
-            raise ValueError(f"unknown metric {text!r}; allowed: {ALLOWED_METRICS}")
+            raise ValueError(f"unknown metric {shown(text)}; allowed: {ALLOWED_METRICS}")
         name = _ALIASES.get(outer, outer)
     percentile = _PERCENTILE.fullmatch(name)
     if percentile:
@@ -355,7 +356,7 @@ def _metric(text: str) -> str:
         return f"p{value:g}"
     if name in LATENCY_METRICS or name in RATE_METRICS:
         return name
-    raise ValueError(f"unknown metric {text!r}; allowed: {ALLOWED_METRICS}")
+    raise ValueError(f"unknown metric {shown(text)}; allowed: {ALLOWED_METRICS}")
 
 
 def _example(metric: str) -> str:
@@ -364,7 +365,7 @@ def _example(metric: str) -> str:
 
 def _check_op(metric: str, op: str) -> None:
     if op in ("=", "==", "!="):
-        raise ValueError(f"operator {op!r} is not allowed; options are <, <=, >, >=")
+        raise ValueError(f"operator {shown(op)} is not allowed; options are <, <=, >, >=")
     if metric == "rps" and op not in FLOOR_OPS:
         raise ValueError("rps is a throughput floor: use > or >= (e.g. 'rps > 50')")
     if metric != "rps" and op not in CEILING_OPS:
@@ -379,16 +380,16 @@ def _limit(metric: str, value: str) -> tuple[float, str]:
         if not _NUMBER.fullmatch(number):
             raise ValueError(
                 f"rps is requests per second: give a number such as 'rps > 50' or "
-                f"'rps > 50/s', not {value!r}"
+                f"'rps > 50/s', not {shown(value)}"
             )
         return float(number), "per_s"
     if metric == "dropped":
         if _PERCENT.fullmatch(value):
             return _fraction(metric, value), "fraction"
-        if not re.fullmatch(r"\d+", value):
+        if not re.fullmatch(r"[0-9]+", value):
             raise ValueError(
                 "dropped counts arrivals: give a whole number (e.g. 'dropped < 100') or a % "
-                f"(e.g. 'dropped < 1%'), without a unit, not {value!r}"
+                f"(e.g. 'dropped < 1%'), without a unit, not {shown(value)}"
             )
         return float(value), "count"
     return _latency_ms(metric, value), "ms"
@@ -399,18 +400,23 @@ def _latency_ms(metric: str, value: str) -> float:
     if match:
         limit_ms = float(match[1]) * _MS_PER_UNIT[match[2]]
         if limit_ms <= 0:
-            raise ValueError(f"{metric} below {value} can never hold; give a positive duration")
+            raise ValueError(
+                f"{metric} below {shown(value)} can never hold; give a positive duration"
+            )
         return limit_ms
     if _NUMBER.fullmatch(value):
         raise ValueError(
-            f"{metric} is a latency: {value!r} needs a unit, ms or s (e.g. '{metric} < {value}ms')"
+            f"{metric} is a latency: {shown(value)} needs a unit, ms or s"
+            f" (e.g. '{metric} < {value if len(value) <= 12 else 800}ms')"
         )
     if _PERCENT.fullmatch(value):
         raise ValueError(
             f"{metric} is a latency: give a duration with ms or s (e.g. '{metric} < 800ms'); "
             "a % applies to error_rate and dropped"
         )
-    raise ValueError(f"{value!r} is not a duration; allowed: a number with ms or s, e.g. 800ms")
+    raise ValueError(
+        f"{shown(value)} is not a duration; allowed: a number with ms or s, e.g. 800ms"
+    )
 
 
 def _fraction(metric: str, value: str) -> float:
@@ -422,10 +428,10 @@ def _fraction(metric: str, value: str) -> float:
     else:
         raise ValueError(
             f"{metric} is a share: give a % such as '1%' or a fraction in [0, 1], "
-            f"without a unit, not {value!r}"
+            f"without a unit, not {shown(value)}"
         )
     if not 0.0 <= share <= 1.0:
-        raise ValueError(f"{value!r} is not a share; allowed: 0% to 100%, or 0 to 1")
+        raise ValueError(f"{shown(value)} is not a share; allowed: 0% to 100%, or 0 to 1")
     return share
 
 
@@ -446,25 +452,25 @@ def _regression_budget(key: str, expression: str, metric_text: str, value: str) 
         return Budget(key, expression, metric, "<=", _latency_ms(metric, value), "ms", True)
     except ValueError:
         raise ValueError(
-            f"the allowed rise is a % or a duration (e.g. '10%' or '20ms'), not {value!r}"
+            f"the allowed rise is a % or a duration (e.g. '10%' or '20ms'), not {shown(value)}"
         ) from None
 
 
 # -- small parsers ----------------------------------------------------------------------
 def _expression_text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{value!r} is not an expression such as 'p99 < 5s'")
+        raise ValueError(f"{shown(value)} is not an expression such as 'p99 < 5s'")
     return value
 
 
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"{value!r} is not allowed; options are true, false")
+        raise ValueError(f"{shown(value)} is not allowed; options are true, false")
     return value
 
 
 def _delay_s(value: Any) -> float:
     seconds = parse_duration_s(value)
     if seconds > MAX_DELAY_S:
-        raise ValueError(f"{value!r} is too long; at most {format_duration_s(MAX_DELAY_S)}")
+        raise ValueError(f"{shown(value)} is too long; at most {format_duration_s(MAX_DELAY_S)}")
     return seconds

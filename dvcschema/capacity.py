@@ -54,7 +54,7 @@ from dvcschema.capacity_inputs import (
     one_value,
     take_quantity,
 )
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, one_of
 from dvcschema.load import MAX_RATE_PER_S, RATE_KINDS, duration_parser, int_parser
 from dvcschema.load import parse_rate as parse_rate_section
@@ -198,7 +198,7 @@ def parse_capacity(section: Fields, *, base_dir: Path | None = None) -> Capacity
     for tier in tiers:
         if not spec.budgets_for(tier):
             raise section.error_at(
-                "tiers", f"tier {tier.name!r} has no budget; give capacity.budgets or its own"
+                "tiers", f"tier {shown(tier.name)} has no budget; give capacity.budgets or its own"
             )
     return spec
 
@@ -306,7 +306,7 @@ def _tiers(section: Fields) -> tuple[TierSpec, ...]:
     for name in names:
         if not TIER_NAME.fullmatch(name):
             raise tiers_fields.error_at(
-                name, f"{name!r} is not a tier name like 'web' or 'db-main'"
+                name, f"{shown(name)} is not a tier name like 'web' or 'db-main'"
             )
         tier_fields = tiers_fields.section(name)
         assert tier_fields is not None
@@ -342,7 +342,7 @@ def _tier(name: str, fields: Fields) -> TierSpec:
 def _service_time(value: Any) -> float:
     seconds = parse_duration_s(value)
     if not 0 < seconds <= MAX_SERVICE_TIME_S:
-        raise ValueError(f"{value!r} is out of range; allowed: > 0 and at most 1h")
+        raise ValueError(f"{shown(value)} is out of range; allowed: > 0 and at most 1h")
     return seconds
 
 
@@ -353,10 +353,10 @@ def _budget_list(fields: Fields, key: str, *, tier: str | None) -> tuple[Capacit
         try:
             kind, value, quantile = parse_budget_expression(item)
         except ValueError as exc:
-            raise _item_error(fields, line, path, f"{item!r}: {exc}") from None
+            raise _item_error(fields, line, path, f"{shown(item)}: {exc}") from None
         budget = CapacityBudget(str(item).strip(), kind, value, quantile, tier, line, path)
         if any(b.metric == budget.metric for b in budgets):
-            message = f"{item!r}: a second budget on the same metric; give each metric once"
+            message = f"{shown(item)}: a second budget on the same metric; give each metric once"
             raise _item_error(fields, line, path, message)
         budgets.append(budget)
     if fields.has(key) and not budgets:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dvcschema.errors import shown
 from dvcschema.units import parse_duration_s, parse_fraction
 
 FloatArray = NDArray[np.float64]
@@ -29,10 +30,11 @@ MAX_CONSTANT = 1e300
 METRIC_HELP = "pNN (response time at the tier, e.g. p95), wait_pNN, mean_wait, P(wait), utilization"
 _EXPRESSION = re.compile(
     r"\s*(?P<metric>[A-Za-z_][\w.]*(?:\([^()]*\))?)\s*"
-    r"(?P<op><=|>=|==|!=|<|>|=)\s*(?P<value>\S.*?)\s*"
+    r"(?P<op><=|>=|==|!=|<|>|=)\s*(?P<value>\S.*?)\s*",
+    re.ASCII,
 )
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_PERCENTILE = re.compile(r"(wait_)?p(?:(\d+(?:\.\d+)?)|\((\d+(?:\.\d+)?)\))")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?", re.ASCII)  # ASCII digits only: float('٩٥') is 95
+_PERCENTILE = re.compile(r"(wait_)?p(?:(\d+(?:\.\d+)?)|\((\d+(?:\.\d+)?)\))", re.ASCII)
 _OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: np.add,
     ast.Sub: np.subtract,
@@ -54,7 +56,9 @@ def parse_budget_expression(text: Any) -> tuple[str, float, float | None]:
     if match is None:
         raise ValueError(f"not '<metric> < <value>'; allowed metrics: {METRIC_HELP}")
     if match["op"] not in ("<", "<="):
-        raise ValueError(f"{match['op']!r}: a capacity budget is an upper limit; use '<' or '<='")
+        raise ValueError(
+            f"{shown(match['op'])}: a capacity budget is an upper limit; use '<' or '<='"
+        )
     kind, quantile = _metric(match["metric"])
     raw = match["value"]
     if kind in ("prob_wait", "max_utilization"):
@@ -62,7 +66,7 @@ def parse_budget_expression(text: Any) -> tuple[str, float, float | None]:
     else:
         value = parse_duration_s(raw)
     if value <= 0:
-        raise ValueError(f"{raw!r} is out of range; allowed: > 0")
+        raise ValueError(f"{shown(raw)} is out of range; allowed: > 0")
     return kind, value, quantile
 
 
@@ -76,7 +80,7 @@ def _metric(text: str) -> tuple[str, float | None]:
         return "max_utilization", None
     match = _PERCENTILE.fullmatch(name)
     if match is None:
-        raise ValueError(f"unknown metric {text!r}; allowed: {METRIC_HELP}")
+        raise ValueError(f"unknown metric {shown(text)}; allowed: {METRIC_HELP}")
     percent = float(match[2] or match[3])
     if not 0 < percent < 100:
         raise ValueError(f"percentile {percent:g} is out of range; allowed: 0 < NN < 100")
@@ -108,7 +112,7 @@ def _parsed(formula: str) -> ast.Expression:
     try:
         tree = ast.parse(formula.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise ValueError(f"{formula!r} is not a formula such as 'a / b * 3600'") from None
+        raise ValueError(f"{shown(formula)} is not a formula such as 'a / b * 3600'") from None
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     for node in ast.walk(tree):
         bare_function = (
@@ -117,8 +121,8 @@ def _parsed(formula: str) -> ast.Expression:
         if bare_function or not _allowed(node):
             part = ast.get_source_segment(formula.strip(), node) or type(node).__name__
             raise ValueError(
-                f"{formula!r}: {part[:40]!r} is not allowed in a formula; use numbers, names,"
-                f" + - * / **, parentheses, min(a, b, ...) and max(a, b, ...)"
+                f"{shown(formula)}: {shown(part[:40])} is not allowed in a formula; use numbers,"
+                f" names, + - * / **, parentheses, min(a, b, ...) and max(a, b, ...)"
             )
     return tree
 

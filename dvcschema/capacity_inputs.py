@@ -45,7 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dvcschema.capacity_expressions import FUNCTIONS, evaluate_formula, formula_names
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, text
 
 FloatArray = NDArray[np.float64]
@@ -55,7 +55,7 @@ MAX_FIGURES = 64
 MAX_FORMULA_CHARS = 500
 MAX_AMOUNT = 1e15
 NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_AMOUNT = re.compile(r"\s*(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(%|k|M|bn)?\s*")
+_AMOUNT = re.compile(r"\s*(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(%|k|M|bn)?\s*", re.ASCII)
 _SUFFIX = {None: 1.0, "%": 0.01, "k": 1e3, "M": 1e6, "bn": 1e9}
 
 
@@ -125,7 +125,7 @@ def one_value(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
     def one(value: Any) -> Any:
         if isinstance(value, list | dict):
-            raise ValueError(f"{value!r} is a range or a mapping; give one value")
+            raise ValueError(f"{shown(value)} is a range or a mapping; give one value")
         return parse(value)
 
     return one
@@ -135,7 +135,7 @@ def _scalar(parse_one: Callable[[Any], float]) -> Callable[[Any], float]:
     def one(value: Any) -> float:
         if isinstance(value, list):
             raise ValueError(
-                f"{value!r} is a list; give one value, or a range as {{low: ..., high: ...}}"
+                f"{shown(value)} is a list; give one value, or a range as {{low: ..., high: ...}}"
             )
         return parse_one(value)
 
@@ -174,7 +174,7 @@ def _quantity(
 
 def _dist(value: Any) -> str:
     if value not in DISTS:
-        raise ValueError(f"{value!r} is not allowed; options are {', '.join(DISTS)}")
+        raise ValueError(f"{shown(value)} is not allowed; options are {', '.join(DISTS)}")
     return str(value)
 
 
@@ -185,15 +185,17 @@ def parse_amount(value: Any) -> float:
     (6800000.0, 0.515)
     """
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number such as 5000, '7.7M' or '51.5%'")
-    if isinstance(value, int | float):
+        raise ValueError(f"{shown(value)} is not a number such as 5000, '7.7M' or '51.5%'")
+    if isinstance(value, int) and abs(value) > MAX_AMOUNT:
+        number = math.inf  # float() of a huge int overflows
+    elif isinstance(value, int | float):
         number = float(value)
     elif isinstance(value, str) and (match := _AMOUNT.fullmatch(value)):
         number = float(match[1]) * _SUFFIX[match[2]]
     else:
-        raise ValueError(f"{value!r} is not a number such as 5000, '7.7M' or '51.5%'")
+        raise ValueError(f"{shown(value)} is not a number such as 5000, '7.7M' or '51.5%'")
     if not (math.isfinite(number) and 0 <= number <= MAX_AMOUNT):
-        raise ValueError(f"{value!r} is out of range; allowed: >= 0 and <= {MAX_AMOUNT:g}")
+        raise ValueError(f"{shown(value)} is out of range; allowed: >= 0 and <= {MAX_AMOUNT:g}")
     return number
 
 
@@ -311,7 +313,7 @@ def parse_derivation(section: Fields, builtins: Mapping[str, float]) -> Derivati
         if not NAME.fullmatch(name) or name in FUNCTIONS or name in builtins:
             raise figures_fields.error_at(
                 name,
-                f"{name!r} is not a figure name like 'payments_per_day' (nor min, max,"
+                f"{shown(name)} is not a figure name like 'payments_per_day' (nor min, max,"
                 f" {', '.join(BUILTINS)})",
             )
         fig_fields = figures_fields.section(name)
@@ -321,7 +323,7 @@ def parse_derivation(section: Fields, builtins: Mapping[str, float]) -> Derivati
     figures_fields.close()
     section.close()
     if peak not in {f.name for f in figures}:
-        raise section.error_at("peak", f"{peak!r} is not one of the figures; name the peak's")
+        raise section.error_at("peak", f"{shown(peak)} is not one of the figures; name the peak's")
     derivation = Derivation(tuple(figures), peak, tuple(builtins.items()))
     _check_values(derivation, section)
     return derivation
@@ -341,13 +343,15 @@ def _figure(name: str, fields: Fields, known: Mapping[str, None], line: int | No
 
 def _formula_text(value: Any, known: Mapping[str, None]) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{value!r} is not a formula such as 'a / b * 3600'")
+        raise ValueError(f"{shown(value)} is not a formula such as 'a / b * 3600'")
     if len(value) > MAX_FORMULA_CHARS:
         raise ValueError(f"a formula of {len(value)} characters; at most {MAX_FORMULA_CHARS}")
     unknown = sorted(formula_names(value) - set(known))
     if unknown:
         allowed = ", ".join(known) or "(none yet)"
-        raise ValueError(f"{value!r} uses {unknown[0]!r}, not a figure above it; known: {allowed}")
+        raise ValueError(
+            f"{shown(value)} uses {shown(unknown[0])}, not a figure above it; known: {allowed}"
+        )
     return value.strip()
 
 

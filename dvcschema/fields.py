@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 from dvcschema.yamlio import LineDict, LineList
 
 T = TypeVar("T")
@@ -82,7 +82,7 @@ class Fields:
         self._taken.add(key)
         if key not in self._value:
             if default is _MISSING:
-                raise self._error(f"required field {self.field_path(key)!r} is missing")
+                raise self._error(f"required field {shown(self.field_path(key))} is missing")
             return default
         raw = self._value[key]
         try:
@@ -100,7 +100,7 @@ class Fields:
         self._taken.add(key)
         if key not in self._value:
             if required:
-                raise self._error(f"required section {self.field_path(key)!r} is missing")
+                raise self._error(f"required section {shown(self.field_path(key))} is missing")
             return None
         return Fields(
             self._value[key],
@@ -129,7 +129,7 @@ class Fields:
             key = unknown[0]
             allowed = ", ".join(sorted(self._taken)) or "(none)"
             raise self.error_type(
-                f"unknown key {key!r}; allowed here: {allowed}",
+                f"unknown key {shown(key)}; allowed here: {allowed}",
                 source=self.source,
                 line=self.line_of(key),
                 field=self.path or None,
@@ -156,7 +156,7 @@ def one_of(*choices: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         if isinstance(value, str) and value in choices:
             return value
-        raise ValueError(f"{value!r} is not allowed; options are {', '.join(choices)}")
+        raise ValueError(f"{shown(value)} is not allowed; options are {', '.join(choices)}")
 
     return parse
 
@@ -169,11 +169,11 @@ def text(*, max_length: int = 200, pattern: str | None = None) -> Callable[[Any]
 
     def parse(value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"{value!r} is not a non-empty text")
+            raise ValueError(f"{shown(value)} is not a non-empty text")
         if len(value) > max_length:
             raise ValueError(f"text of {len(value)} characters; at most {max_length} allowed")
         if regex is not None and not regex.fullmatch(value):
-            raise ValueError(f"{value!r} does not match {pattern!r}")
+            raise ValueError(f"{shown(value)} does not match {shown(pattern)}")
         return value
 
     return parse
@@ -187,9 +187,9 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, bool):
-        return f"a boolean ({value!r})"
+        return f"a boolean ({shown(value)})"
     if isinstance(value, int | float):
-        return f"a number ({value!r})"
+        return f"a number ({shown(value)})"
     if isinstance(value, str):
-        return f"a text ({value!r})"
+        return f"a text ({shown(value)})"
     return f"a {type(value).__name__}"

@@ -11,6 +11,10 @@ References
 
 from __future__ import annotations
 
+import base64
+import binascii
+import struct
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +27,14 @@ from numpy.typing import ArrayLike, NDArray
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000  # one hour: anything slower is clamped and counted as such
 SIGNIFICANT_DIGITS = 3
+# An encoded histogram of ours is at most ~23,552 counts x 9 bytes before compression.
+MAX_ENCODED_CHARS = 1024 * 1024
+MAX_PAYLOAD_BYTES = 1024 * 1024
+MAX_TOTAL_COUNT = 2**53  # counts beyond this are not exact in float64 figures
+_EXTERNAL_HEADER = struct.Struct(">II")  # cookie, compressed length
+_PAYLOAD_HEADER = struct.Struct(
+    ">IIIIQQd"
+)  # cookie, length, offset, digits, lowest, highest, ratio
 
 
 def new_histogram() -> HdrHistogram:
@@ -30,7 +42,52 @@ def new_histogram() -> HdrHistogram:
 
 
 def decode(encoded: str) -> HdrHistogram:
-    return HdrHistogram.decode(encoded.encode("ascii"))
+    """A histogram from its base64 encoding; ``ValueError`` when it is not one of ours.
+
+    The encoding is checked before HdrHistogram decodes it: strict base64, a compressed
+    payload that inflates to at most :data:`MAX_PAYLOAD_BYTES` (a zlib bomb is refused
+    unread), and dvcload's own range and precision (another range could ask for counts
+    arrays of any size). Whatever HdrHistogram still refuses becomes ``ValueError`` too.
+    """
+    if not isinstance(encoded, str) or not encoded.isascii():
+        raise ValueError("not a histogram: expected base64 text")
+    if len(encoded) > MAX_ENCODED_CHARS:
+        raise ValueError(f"not a histogram: over {MAX_ENCODED_CHARS:,} characters")
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        raise ValueError("not a histogram: invalid base64") from None
+    _check_payload(raw)
+    try:
+        histogram = HdrHistogram.decode(encoded.encode("ascii"))
+    except Exception as exc:  # hdrh raises its own classes, IndexError, zlib.error, ...
+        raise ValueError(f"not a histogram: {type(exc).__name__} while decoding") from None
+    if histogram.get_total_count() > MAX_TOTAL_COUNT:
+        raise ValueError("not a histogram: counts beyond 2**53")
+    return histogram
+
+
+def _check_payload(raw: bytes) -> None:
+    if len(raw) < _EXTERNAL_HEADER.size:
+        raise ValueError("not a histogram: too short")
+    _cookie, length = _EXTERNAL_HEADER.unpack_from(raw)
+    if length != len(raw) - _EXTERNAL_HEADER.size:
+        raise ValueError("not a histogram: its length does not match its header")
+    inflater = zlib.decompressobj()
+    try:
+        payload = inflater.decompress(raw[_EXTERNAL_HEADER.size :], MAX_PAYLOAD_BYTES)
+    except zlib.error:
+        raise ValueError("not a histogram: invalid zlib data") from None
+    if inflater.unconsumed_tail:
+        raise ValueError(f"not a histogram: inflates to over {MAX_PAYLOAD_BYTES:,} bytes")
+    if len(payload) < _PAYLOAD_HEADER.size:
+        raise ValueError("not a histogram: payload too short")
+    _, _, _, digits, lowest, highest, _ = _PAYLOAD_HEADER.unpack_from(payload)
+    if (lowest, highest, digits) != (LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS):
+        raise ValueError(
+            f"not a dvcload histogram: range {lowest}-{highest} us, {digits} digits; expected"
+            f" {LOWEST_US}-{HIGHEST_US} us, {SIGNIFICANT_DIGITS} digits"
+        )
 
 
 def encode(histogram: HdrHistogram) -> str:

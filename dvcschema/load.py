@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dvcschema import rates
+from dvcschema import files, rates
+from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, one_of, sub_fields
 from dvcschema.units import format_duration_s, parse_duration_s, parse_number
 
@@ -337,8 +338,8 @@ def _csv_profile(
     spec.close()
     try:
         per_s, _lines = rates.read_counts_csv(file, interval_s)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise spec.error_at("file", f"cannot read {str(file)!r}: {exc}") from None
+    except ConfigError as exc:  # not a regular file, too large, not UTF-8 text
+        raise spec.error_at("file", f"{shown(str(file))}: {exc.message}") from None
     except ValueError as exc:
         raise spec.error_at("file", str(exc)) from None
     if start_s >= per_s.size * interval_s:
@@ -357,16 +358,19 @@ _PROFILE_READERS = {
 
 def _existing_file(base_dir: Path, value: Any) -> Path:
     if not isinstance(value, str) or not value:
-        raise ValueError(f"{value!r} is not a file path")
-    path = (base_dir / value).resolve()
-    if not path.is_file():
-        raise ValueError(f"no such file {str(path)!r}")
+        raise ValueError(f"{shown(value)} is not a file path")
+    try:
+        path = (base_dir / value).resolve()
+    except (OSError, RuntimeError):  # a symlink loop, ...
+        raise ValueError(f"{shown(value)} is not a file path") from None
+    if not files.exists(path):  # what else it is (a FIFO, a folder) is said when it is read
+        raise ValueError(f"no such file {shown(str(path))}")
     return path
 
 
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"{value!r} is not true or false")
+        raise ValueError(f"{shown(value)} is not true or false")
     return value
 
 
@@ -396,7 +400,7 @@ def _think_range(value: Any) -> ThinkTime:
         seconds = duration_parser(minimum_s=0.0)(value)
         return ThinkTime(seconds, seconds)
     if not isinstance(value, dict) or set(value) != {"min", "max"}:
-        raise ValueError(f"{value!r} is not a duration or {{min: ..., max: ...}}")
+        raise ValueError(f"{shown(value)} is not a duration or {{min: ..., max: ...}}")
     low = duration_parser(minimum_s=0.0)(value["min"])
     high = duration_parser(minimum_s=0.0)(value["max"])
     if high < low:
@@ -429,9 +433,13 @@ def duration_parser(*, minimum_s: float) -> Any:
     def parse(value: Any) -> float:
         seconds = parse_duration_s(value)
         if seconds < minimum_s:
-            raise ValueError(f"{value!r} is too short; at least {format_duration_s(minimum_s)}")
+            raise ValueError(
+                f"{shown(value)} is too short; at least {format_duration_s(minimum_s)}"
+            )
         if seconds > MAX_DURATION_S:
-            raise ValueError(f"{value!r} is too long; at most {format_duration_s(MAX_DURATION_S)}")
+            raise ValueError(
+                f"{shown(value)} is too long; at most {format_duration_s(MAX_DURATION_S)}"
+            )
         return seconds
 
     return parse

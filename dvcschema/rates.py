@@ -17,12 +17,17 @@ of real per-minute counts where you have them.
 from __future__ import annotations
 
 import csv
+import io
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from dvcschema.errors import shown
+from dvcschema.files import read_text
 
 DAY_S = 86_400.0
 # Relative arrivals by hour of day (00..23), estimate; see the module docstring.
@@ -31,6 +36,9 @@ DIURNAL_WEIGHTS = (
     0.55, 0.60, 0.85, 0.95, 0.85, 0.60, 0.40, 0.35, 0.35, 0.30, 0.20, 0.10,
 )  # fmt: skip
 DEADLINE_STEP_S = 60.0  # the deadline curve is sampled every profile minute
+MAX_CSV_BYTES = 16 * 1024 * 1024  # a count per second for a day is about 1 MB
+# A count: ASCII digits (float() also reads '١٠', '1_000' and 'nan'), maybe a sign.
+_COUNT = re.compile(r"[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9]+", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -174,34 +182,35 @@ def day_profile(
 def read_counts_csv(path: Path, interval_s: float) -> tuple[np.ndarray, list[int]]:
     """Counts per interval from a CSV with a ``count`` column; rates, and the data lines.
 
-    Raises ``ValueError`` naming the line of the first bad value.
+    The file must be a regular file of at most :data:`MAX_CSV_BYTES` (else
+    :class:`~dvcschema.errors.ConfigError`). Raises ``ValueError`` naming the line of
+    the first bad value.
     """
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        try:
-            counts, lines = _read_counts(reader, path)
-        except csv.Error as exc:  # a NUL byte, a field over the size limit, ...
-            where = f"{str(path)!r} line {reader.line_num}"
-            raise ValueError(f"{where}: malformed CSV: {exc}") from None
+    text = read_text(path, limit=MAX_CSV_BYTES)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        counts, lines = _read_counts(reader, path)
+    except csv.Error as exc:  # a field over the size limit, ...
+        where = f"{shown(str(path))} line {reader.line_num}"
+        raise ValueError(f"{where}: malformed CSV: {exc}") from None
     if not counts:
-        raise ValueError(f"{str(path)!r} has no data rows")
+        raise ValueError(f"{shown(str(path))} has no data rows")
     return np.asarray(counts) / interval_s, lines
 
 
 def _read_counts(reader: csv.DictReader[str], path: Path) -> tuple[list[float], list[int]]:
     if reader.fieldnames is None or "count" not in reader.fieldnames:
-        raise ValueError(f"{str(path)!r} needs a header with a 'count' column")
+        raise ValueError(f"{shown(str(path))} needs a header with a 'count' column")
     counts, lines = [], []
     for row in reader:
         value = (row.get("count") or "").strip()
-        try:
-            count = float(value)
-        except ValueError:
+        if not _COUNT.fullmatch(value):
             raise ValueError(
-                f"{str(path)!r} line {reader.line_num}: count {value!r} is not a number"
-            ) from None
+                f"{shown(str(path))} line {reader.line_num}: count {shown(value)} is not a number"
+            )
+        count = float(value)
         if not math.isfinite(count) or count < 0:
-            raise ValueError(f"{str(path)!r} line {reader.line_num}: count {value!r} < 0")
+            raise ValueError(f"{shown(str(path))} line {reader.line_num}: count {shown(value)} < 0")
         counts.append(count)
         lines.append(reader.line_num)
     return counts, lines

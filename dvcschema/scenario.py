@@ -21,7 +21,7 @@ from typing import Any
 
 from dvcschema.budgets import BudgetSet, parse_budgets
 from dvcschema.capacity import CapacitySpec, parse_capacity
-from dvcschema.errors import ScenarioError, TargetError
+from dvcschema.errors import ScenarioError, TargetError, shown
 from dvcschema.fields import Fields, text
 from dvcschema.load import (
     MAX_DURATION_S,
@@ -216,10 +216,10 @@ def _weights(section: Fields, key: str, allowed: tuple[str, ...] | None) -> dict
     for name in fields.remaining():
         if allowed is not None and name not in allowed:
             raise fields.error_at(
-                name, f"unknown {key[:-1]} {name!r}; options are {', '.join(allowed)}"
+                name, f"unknown {key[:-1]} {shown(name)}; options are {', '.join(allowed)}"
             )
         if allowed is None and not re.fullmatch(SLUG_PATTERN, name):
-            raise fields.error_at(name, f"{name!r} is not a service code like 'passport'")
+            raise fields.error_at(name, f"{shown(name)} is not a service code like 'passport'")
         weights[name] = fields.take(name, lambda v: parse_number(v, minimum=0))
     fields.close()
     if not weights or sum(weights.values()) <= 0:

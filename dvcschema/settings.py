@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from dvcschema import rates
-from dvcschema.errors import ScenarioError
+from dvcschema.errors import ScenarioError, shown
 from dvcschema.load import MAX_DURATION_S, MAX_RATE_PER_S, MAX_USERS, ClosedLoad, OpenLoad
 from dvcschema.scenario import Scenario
 from dvcschema.target import parse_host, parse_target
 from dvcschema.units import format_duration_s, parse_duration_s, parse_number
 
 ENV_PREFIX = "DVCLOAD_"
+_MAX_NUMBER_CHARS = 40  # longer text is no number a setting needs
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,14 @@ def _duration(scenario: Scenario, value: Any, origin: str) -> Scenario:
     seconds = _parsed(origin, parse_duration_s, value)
     if not 1.0 <= seconds <= MAX_DURATION_S:
         raise ScenarioError(
-            f"{value!r} is out of range; allowed: 1s to {format_duration_s(MAX_DURATION_S)}",
+            f"{shown(value)} is out of range; allowed: 1s to {format_duration_s(MAX_DURATION_S)}",
             field=origin,
         )
     load = scenario.load
     natural_s = load.natural_duration_s() if load is not None else None
     if natural_s is not None and seconds > natural_s + 1e-9:
         raise ScenarioError(
-            f"{value!r} is longer than the scenario's load ({format_duration_s(natural_s)})",
+            f"{shown(value)} is longer than the scenario's load ({format_duration_s(natural_s)})",
             field=origin,
         )
     if isinstance(load, ClosedLoad) and load.stages:
@@ -115,7 +116,7 @@ def _arrival_rate(scenario: Scenario, value: Any, origin: str) -> Scenario:
     rate = float(_parsed(origin, _number_text, value))
     if not 0 < rate <= MAX_RATE_PER_S:
         raise ScenarioError(
-            f"{value!r} is out of range; allowed: > 0 to {MAX_RATE_PER_S:g}", field=origin
+            f"{shown(value)} is out of range; allowed: > 0 to {MAX_RATE_PER_S:g}", field=origin
         )
     if not isinstance(scenario.load, OpenLoad):
         raise ScenarioError(
@@ -135,10 +136,13 @@ def _arrival_rate(scenario: Scenario, value: Any, origin: str) -> Scenario:
 
 def _number_text(value: Any) -> float:
     if isinstance(value, str):
+        text = value.strip()
         try:
-            value = float(value.strip())
+            if not text.isascii() or len(text) > _MAX_NUMBER_CHARS:
+                raise ValueError
+            value = float(text)
         except ValueError:
-            raise ValueError(f"{value!r} is not a number") from None
+            raise ValueError(f"{shown(value)} is not a number (ASCII digits)") from None
     return parse_number(value)
 
 
@@ -149,9 +153,10 @@ def _seed(scenario: Scenario, value: Any, origin: str) -> Scenario:
 
 def _int_text(value: Any, minimum: int, maximum: int) -> int:
     if isinstance(value, str):
-        if not value.strip().isdigit():
-            raise ValueError(f"{value!r} is not a whole number")
-        value = int(value.strip())
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > _MAX_NUMBER_CHARS:
+            raise ValueError(f"{shown(value)} is not a whole number (ASCII digits)")
+        value = int(text)
     return int(parse_number(value, minimum=minimum, maximum=maximum, integer=True))
 
 

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import reprlib
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import urlsplit
+
+from dvcschema.errors import MAX_SHOWN_CHARS, shown
 
 EMBEDDED = "embedded"
 LOCALHOST = "localhost"
@@ -269,13 +270,8 @@ def _normal_ip(text: str) -> str | None:
     return None if address is None else str(address)
 
 
-def _shown(value: object, *, quote: bool = True, limit: int = 80) -> str:
-    """A value for a message, at most ``limit`` characters (never a full repr of a
-    large or deeply nested value: reprlib stops early)."""
-    text = _REPR.repr(value) if quote or not isinstance(value, str) else value
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-_REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = 80
-_REPR.maxlevel = 2
+def _shown(value: object, *, quote: bool = True) -> str:
+    """A value for a message (:func:`dvcschema.errors.shown`; unquoted for a host)."""
+    if quote or not isinstance(value, str):
+        return shown(value)
+    return value if len(value) <= MAX_SHOWN_CHARS else value[: MAX_SHOWN_CHARS - 3] + "..."

@@ -112,7 +112,7 @@ class CitizenUser(_Citizens):
     @classmethod
     def configure(cls, workload: Workload) -> type[CitizenUser]:
         """A concrete subclass bound to ``workload`` (one per run, no global state)."""
-        user_class = type("CitizenUser", (cls,), {"abstract": False})
+        user_class: type[CitizenUser] = type("CitizenUser", (cls,), {"abstract": False})
         user_class.attach(workload)
         return user_class
 
@@ -141,7 +141,7 @@ class SessionUser(_Citizens):
     @classmethod
     def configure(cls, workload: Workload, tickets: Channel) -> type[SessionUser]:
         attrs: dict[str, Any] = {"abstract": False, "tickets": tickets}
-        user_class = type("SessionUser", (cls,), attrs)
+        user_class: type[SessionUser] = type("SessionUser", (cls,), attrs)
         user_class.attach(workload)
         return user_class
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from gevent.resolver.blocking import Resolver
@@ -54,7 +54,7 @@ class GuardedAgent(LocustUserAgent):
     ceiling: RateCeiling | None
     paid: int  # tokens the session took before the request's clock started
 
-    def urlopen(self, url: Any, method: str = "GET", **kwargs: Any) -> Any:
+    def urlopen(self, url: Any, method: str = "GET", **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs["max_redirects"] = self.policy.max_redirects  # a caller cannot raise it
         return super().urlopen(url, method, **kwargs)
 
@@ -114,7 +114,9 @@ class GuardedSession(FastHttpSession):
             self.client.ceiling.acquire()
             self._prepaid = True
 
-    def request(self, method: str, url: str, name: str | None = None, **kwargs: Any) -> Any:
+    def request(  # type: ignore[override]  # the same call, its keywords passed on
+        self, method: str, url: str, name: str | None = None, **kwargs: Any
+    ) -> Any:
         absolute = url.startswith(("http://", "https://"))
         refusal = self.policy.url_refusal(url) if absolute else self.refusal
         if refusal is not None:
@@ -161,6 +163,7 @@ class GuardedHttpUser(FastHttpUser):
     abstract = True
     policy: ClassVar[TargetPolicy] = TargetPolicy()
     ceiling: ClassVar[RateCeiling | None] = None
+    client: GuardedSession
 
     def __init__(self, environment: Any) -> None:
         User.__init__(self, environment)  # not FastHttpUser's: it builds an unguarded client
@@ -186,16 +189,20 @@ class GuardedHttpUser(FastHttpUser):
         if self.proxy_host is not None and self.client.refusal is None:
             self.client.refusal = self.policy.refusal("http", self.proxy_host, self.proxy_port)
 
-    def run(self) -> None:
+    def start(self, group: Any) -> Any:
         """End at once, having sent nothing, when this user's host is refused (a
-        ``--host``, a UI's host field or a master's spawn message outside the policy)."""
-        if self.client.refusal is not None:
-            self.client.refuse_start()
-            return
-        super().run()
+        ``--host``, a UI's host field or a master's spawn message outside the policy):
+        one failure is recorded, and the user's greenlet returns without running
+        ``on_start`` or a task (Locust logs a traceback for a ``StopUser`` there)."""
+        if self.client.refusal is None:
+            return super().start(group)
+        self.client.refuse_start()
+        self._greenlet = group.spawn(lambda user: None, self)  # Locust reads args[0]
+        self._group = group
+        return self._greenlet
 
 
-class PinnedResolver(Resolver):  # type: ignore[misc]
+class PinnedResolver(Resolver):
     """A resolver that answers only from the policy's pins and from IP literals.
 
     Installed on the gevent hub of a process that loads a target, so that no name is
@@ -203,7 +210,7 @@ class PinnedResolver(Resolver):  # type: ignore[misc]
     cannot be connected to at all.
     """
 
-    def __init__(self, hub: Any = None, *, pins: dict[str, Sequence[str]] | None = None) -> None:
+    def __init__(self, hub: Any = None, *, pins: Mapping[str, Sequence[str]] | None = None) -> None:
         super().__init__(hub)
         self.pins = {k.lower(): tuple(v) for k, v in (pins or {}).items()}
 

@@ -17,7 +17,6 @@ since the portal started.
 from __future__ import annotations
 
 import hmac
-import json
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -27,7 +26,8 @@ from starlette.routing import Route
 from dvcschema.errors import ConfigError
 from portal.faults import faults_from_data
 from portal.injector import FaultInjector
-from portal.replies import error_reply
+from portal.jsonbody import json_object
+from portal.replies import ApiError, error_reply
 
 if TYPE_CHECKING:
     from portal.jobs import PortalState
@@ -50,6 +50,8 @@ async def _faults(request: Request) -> Response:
         body = await request.body()
         try:
             config = faults_from_data(_json(body), source=f"POST {ADMIN_PATH}")
+        except ApiError as exc:
+            return exc.reply().to_response()
         except ConfigError as exc:
             return error_reply(400, str(exc)).to_response()
         state.faults.replace(config)
@@ -68,12 +70,7 @@ def _refusal(request: Request, token: str | None) -> Response | None:
 def _json(body: bytes) -> object:
     if len(body) > MAX_BODY_BYTES:
         raise ConfigError(f"the body has {len(body)} bytes; at most {MAX_BODY_BYTES} allowed")
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ConfigError("the body is not valid JSON (UTF-8)") from None
-    except RecursionError:
-        raise ConfigError("the body is nested too deeply") from None
+    return json_object(body)
 
 
 def _view(faults: FaultInjector) -> dict[str, object]:

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 TOKEN_LIFETIME_S = 3600
 LEVEL_2_PERCENT = 70
-CCCD_PATTERN = re.compile(r"\d{12}")
-PASSCODE_PATTERN = re.compile(r"\d{6}")
+# ASCII digits only: a Unicode pattern's digit class also matches '٠٠١...' (Arabic-Indic)
+CCCD_PATTERN = re.compile(r"[0-9]{12}")
+PASSCODE_PATTERN = re.compile(r"[0-9]{6}")
 _BEARER = re.compile(r"Bearer\s+(\S+)\s*", re.IGNORECASE)
 _PRUNE_EVERY = 4096
 

@@ -13,8 +13,10 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
-from dvcschema.errors import ConfigError, DvcloadError
+from dvcload.argtypes import ArgumentParser, register
+from dvcschema.errors import ConfigError, DvcloadError, one_line
 
 READY_PREFIX = "dvcload portal listening on "
 EXIT_OK = 0
@@ -24,28 +26,39 @@ EXIT_RUN_BROKE = 3
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the portal's options on ``parser``."""
+    register(parser)
     parser.add_argument(
-        "--config", metavar="FILE", help="portal YAML (default: configs/default.yaml)"
+        "--config", type="path", metavar="FILE", help="portal YAML (default: configs/default.yaml)"
     )
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
-    parser.add_argument("--port", type=int, default=0, metavar="P", help="TCP port (0: ephemeral)")
-    parser.add_argument("--servers", type=int, metavar="N", help="servers of the web tier")
+    parser.add_argument(
+        "--host", type="host_text", default="127.0.0.1", help="loopback address to listen on"
+    )
+    parser.add_argument(
+        "--port", type="port_or_0", default=0, metavar="P", help="TCP port (0: ephemeral)"
+    )
+    parser.add_argument("--servers", type="servers", metavar="N", help="servers of the web tier")
     parser.add_argument(
         "--service-time-ms",
-        type=float,
+        type="service_time_ms",
         metavar="M",
         help="mean web service time of every endpoint, in ms (keeps each distribution family)",
     )
-    parser.add_argument("--access-log", metavar="FILE", help="write one JSON line per request")
     parser.add_argument(
-        "--database", metavar="FILE", help="SQLite file (default: a temporary file removed at exit)"
+        "--access-log", type="file_to_write", metavar="FILE", help="write one JSON line per request"
+    )
+    parser.add_argument(
+        "--database",
+        type="file_to_write",
+        metavar="FILE",
+        help="SQLite file (default: a temporary file removed at exit)",
     )
     parser.add_argument(
         "--population",
+        type="path",
         metavar="FILE",
         help="citizens (CSV or JSON Lines with cccd, full_name, vneid_level) allowed to log in",
     )
-    parser.add_argument("--seed", type=int, metavar="S", help="service-time sampling seed")
+    parser.add_argument("--seed", type="seed", metavar="S", help="service-time sampling seed")
     parser.add_argument("--stop-on-stdin-close", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -54,14 +67,14 @@ def run(args: argparse.Namespace) -> int:
     from portal.server import PortalOptions, serve
 
     options = PortalOptions(
-        config=args.config,
+        config=_text(args.config),
         host=args.host,
         port=args.port,
         servers=args.servers,
         service_time_ms=args.service_time_ms,
-        access_log=args.access_log,
-        database=args.database,
-        population=args.population,
+        access_log=_text(args.access_log),
+        database=_text(args.database),
+        population=_text(args.population),
         seed=args.seed,
         stop_on_stdin_close=args.stop_on_stdin_close,
     )
@@ -69,10 +82,16 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m portal``: serve, or print one error line and return 2 or 3."""
-    parser = argparse.ArgumentParser(
-        prog="python -m portal", description="The dvcload reference portal."
+    parser = ArgumentParser(
+        prog="python -m portal",
+        description="The dvcload reference portal.",
+        error_prefix="dvcload portal: error",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     add_arguments(parser)
@@ -85,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         kind = "error" if isinstance(exc, ConfigError) else "run failed"
-        print(f"dvcload portal: {kind}: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(one_line(f"dvcload portal: {kind}: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(exc, ConfigError) else EXIT_RUN_BROKE
 
 

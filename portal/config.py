@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, one_of
 from dvcschema.units import parse_number
 from dvcschema.yamlio import read_yaml_file
@@ -158,7 +158,7 @@ def _read_tiers(section: Fields) -> dict[str, TierConfig]:
     for name in names:
         if name not in TIER_NAMES:
             raise section.error_at(
-                name, f"unknown tier {name!r}; tiers are {', '.join(TIER_NAMES)}"
+                name, f"unknown tier {shown(name)}; tiers are {', '.join(TIER_NAMES)}"
             )
         tier = _required_section(section, name)
         servers = tier.take("servers", _int_parser(1, MAX_SERVERS))
@@ -176,7 +176,7 @@ def _read_endpoints(section: Fields, tiers: Mapping[str, TierConfig]) -> dict[st
     for key in keys:
         if key not in ENDPOINTS:
             allowed = ", ".join(repr(k) for k in ENDPOINTS)
-            raise section.error_at(key, f"unknown endpoint {key!r}; endpoints are {allowed}")
+            raise section.error_at(key, f"unknown endpoint {shown(key)}; endpoints are {allowed}")
         endpoints[key] = _read_profile(_required_section(section, key), tiers)
     return endpoints
 
@@ -187,15 +187,16 @@ def _read_profile(section: Fields, tiers: Mapping[str, TierConfig]) -> EndpointP
     for name in names:
         if name not in TIER_NAMES:
             raise section.error_at(
-                name, f"unknown tier {name!r}; tiers are {', '.join(TIER_NAMES)}"
+                name, f"unknown tier {shown(name)}; tiers are {', '.join(TIER_NAMES)}"
             )
         if name not in tiers:
             defined = ", ".join(tiers)
             raise section.error_at(
-                name, f"tier {name!r} is not defined in the 'tiers' section (defined: {defined})"
+                name,
+                f"tier {shown(name)} is not defined in the 'tiers' section (defined: {defined})",
             )
         if not visits and name != "web":
-            raise section.error_at(name, f"tier {name!r} comes before 'web'; list 'web' first")
+            raise section.error_at(name, f"tier {shown(name)} comes before 'web'; list 'web' first")
         visits.append((name, _read_service_time(_required_section(section, name))))
     section.close()
     if not visits:

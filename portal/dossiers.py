@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from dvcschema.errors import shown
 from portal.replies import ApiError
 from portal.storage import write_transaction
 
@@ -141,7 +142,7 @@ def _check_attachments(connection: sqlite3.Connection, item: NewDossier) -> None
             "SELECT owner_cccd, kind FROM attachments WHERE attachment_id = ?", (attachment_id,)
         ).fetchone()
         if row is None or row[0] != item.owner_cccd:
-            raise ApiError(422, f"unknown attachment {attachment_id!r}", "attachment_ids")
+            raise ApiError(422, f"unknown attachment {shown(attachment_id)}", "attachment_ids")
         kinds.add(row[1])
     missing = [kind for kind in item.required_kinds if kind not in kinds]
     if missing:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, sub_fields
 from dvcschema.units import format_duration_s, parse_duration_s, parse_fraction, parse_number
 from portal.endpoints import ENDPOINTS
@@ -188,7 +188,7 @@ def _per_endpoint(parent: Fields, name: str, read: Callable[[Fields], Any]) -> d
     for key in section.remaining():
         if key != ALL_ENDPOINTS and key not in ENDPOINTS:
             allowed = ", ".join(repr(k) for k in (ALL_ENDPOINTS, *ENDPOINTS))
-            raise section.error_at(key, f"unknown endpoint {key!r}; endpoints are {allowed}")
+            raise section.error_at(key, f"unknown endpoint {shown(key)}; endpoints are {allowed}")
         table[key] = read(_mapping(section, key))
     section.close()
     return table
@@ -265,14 +265,14 @@ def _status(value: Any) -> int:
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    raise ValueError(f"{value!r} is not true or false")
+    raise ValueError(f"{shown(value)} is not true or false")
 
 
 def _delay(value: Any) -> float:
     seconds = parse_duration_s(value)
     if not MIN_DELAY_S <= seconds <= MAX_DELAY_S:
         raise ValueError(
-            f"{value!r} is out of range; allowed: {format_duration_s(MIN_DELAY_S)} to "
+            f"{shown(value)} is out of range; allowed: {format_duration_s(MIN_DELAY_S)} to "
             f"{format_duration_s(MAX_DELAY_S)}"
         )
     return seconds
@@ -283,7 +283,7 @@ def _outage_time(minimum_s: float) -> Callable[[Any], float]:
         seconds = parse_duration_s(value)
         if not minimum_s <= seconds <= MAX_OUTAGE_S:
             raise ValueError(
-                f"{value!r} is out of range; allowed: {format_duration_s(minimum_s)} to "
+                f"{shown(value)} is out of range; allowed: {format_duration_s(minimum_s)} to "
                 f"{format_duration_s(MAX_OUTAGE_S)}"
             )
         return seconds

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from dvcschema.errors import shown
 from portal.catalogue import FormField, Service
 from portal.replies import ApiError
 
@@ -28,13 +29,13 @@ def check_form(service: Service, values: Mapping[str, Any]) -> None:
             if form_field.required:
                 raise ApiError(
                     422,
-                    f"required field {form_field.name!r} ({form_field.label}) is missing",
+                    f"required field {shown(form_field.name)} ({form_field.label}) is missing",
                     f"fields.{form_field.name}",
                 )
             continue
         problem = _problem(form_field, value)
         if problem is not None:
-            raise ApiError(422, f"{value!r} {problem}", f"fields.{form_field.name}")
+            raise ApiError(422, f"{shown(value)} {problem}", f"fields.{form_field.name}")
 
 
 def _blank(value: Any) -> bool:
@@ -68,9 +69,13 @@ def _is_iso_date(value: Any) -> bool:
 def _is_number(value: Any) -> bool:
     if isinstance(value, bool):
         return False
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        return True  # math.isfinite() of an int of 400 digits raises OverflowError
+    if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, str):
+        if not value.isascii():  # float('١٠') is 10: digits are ASCII only
+            return False
         try:
             return math.isfinite(float(value))
         except ValueError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, ClassVar
 
+from dvcschema.errors import shown
 from portal.auth import CCCD_PATTERN, PASSCODE_PATTERN, derived_level
 from portal.catalogue import (
     ATTACHMENT_KINDS,
@@ -28,7 +29,7 @@ from portal.dossiers import (
 from portal.forms import check_form
 from portal.jobs import BaseJob
 from portal.provinces import lookup_province
-from portal.replies import ApiError, Reply, quoted
+from portal.replies import ApiError, Reply
 
 ATTACHMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 MAX_ATTACHMENTS = 50
@@ -45,9 +46,9 @@ class Login(BaseJob):
         body = self.json_object()
         cccd, passcode = body.get("cccd"), body.get("passcode")
         if not isinstance(cccd, str) or not CCCD_PATTERN.fullmatch(cccd):
-            raise ApiError(400, f"cccd {quoted(cccd)} is not 12 digits", "cccd")
+            raise ApiError(400, f"cccd {shown(cccd)} is not 12 digits (0-9)", "cccd")
         if not isinstance(passcode, str) or not PASSCODE_PATTERN.fullmatch(passcode):
-            raise ApiError(400, "passcode is not 6 digits", "passcode")
+            raise ApiError(400, "passcode is not 6 digits (0-9)", "passcode")
         self.cccd = cccd
 
     async def execute(self) -> Reply:
@@ -76,7 +77,7 @@ def _identify(
         "SELECT full_name, vneid_level FROM citizens WHERE cccd = ?", (cccd,)
     ).fetchone()
     if row is None:
-        raise ApiError(401, f"cccd {quoted(cccd)} is not in the population database", "cccd")
+        raise ApiError(401, f"cccd {shown(cccd)} is not in the population database", "cccd")
     if int(row[1]) == 0:
         raise ApiError(401, "this citizen has no activated VNeID account", "cccd")
     return str(row[0]), int(row[1])
@@ -103,7 +104,7 @@ class ServiceForm(BaseJob):
         code = self.inbound.path_params["code"]
         service = find_service(code)
         if service is None:
-            raise ApiError(404, f"no service {quoted(code)}", "code")
+            raise ApiError(404, f"no service {shown(code)}", "code")
         self.service = service
 
     async def execute(self) -> Reply:
@@ -122,7 +123,7 @@ class UploadAttachment(BaseJob):
         if content_type not in ATTACHMENT_TYPES:
             raise ApiError(
                 415,
-                f"Content-Type {quoted(content_type)}; allowed: {', '.join(ATTACHMENT_TYPES)}",
+                f"Content-Type {shown(content_type)}; allowed: {', '.join(ATTACHMENT_TYPES)}",
                 "Content-Type",
             )
         self.check_size()
@@ -132,7 +133,7 @@ class UploadAttachment(BaseJob):
         if kind not in ATTACHMENT_KINDS:
             raise ApiError(
                 400,
-                f"X-Attachment-Kind {quoted(kind)} is not a kind of any form; "
+                f"X-Attachment-Kind {shown(kind)} is not a kind of any form; "
                 f"kinds are {', '.join(sorted(ATTACHMENT_KINDS))}",
                 "X-Attachment-Kind",
             )
@@ -196,14 +197,16 @@ class DossierStatus(BaseJob):
     def prepare(self) -> None:
         cccd = self.inbound.query.get("cccd")
         if cccd is None or not CCCD_PATTERN.fullmatch(cccd):
-            raise ApiError(400, f"query parameter cccd {quoted(cccd)} is not 12 digits", "cccd")
+            raise ApiError(
+                400, f"query parameter cccd {shown(cccd)} is not 12 digits (0-9)", "cccd"
+            )
         self.cccd = cccd
         self.code = self.inbound.path_params["code"]
 
     async def execute(self) -> Reply:
         found = await self.state.database.run(find_dossier, self.code, self.cccd)
         if found is None:
-            raise ApiError(404, f"no dossier {self.code!r} for this cccd", "code")
+            raise ApiError(404, f"no dossier {shown(self.code)} for this cccd", "code")
         return Reply(200, found)
 
 
@@ -211,7 +214,7 @@ def _service_of(body: dict[str, Any]) -> Service:
     code = body.get("service_code")
     service = find_service(code) if isinstance(code, str) else None
     if service is None:
-        raise ApiError(422, f"unknown service_code {quoted(code)}", "service_code")
+        raise ApiError(422, f"unknown service_code {shown(code)}", "service_code")
     return service
 
 
@@ -220,7 +223,7 @@ def _province_of(body: dict[str, Any]) -> tuple[str, str]:
     found = lookup_province(name) if isinstance(name, str) else None
     if found is None:
         raise ApiError(
-            422, f"province {quoted(name)} is not one of the 34 provincial units", "province"
+            422, f"province {shown(name)} is not one of the 34 provincial units", "province"
         )
     return found
 

@@ -7,16 +7,17 @@ network then calls :meth:`BaseJob.prepare` while holding a web server and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from dvcschema.errors import shown
 from portal.access_log import AccessLog
 from portal.auth import Session, TokenStore
 from portal.config import PortalConfig
 from portal.faults import FaultConfig
 from portal.injector import FaultInjector
+from portal.jsonbody import json_object
 from portal.network import TierNetwork
 from portal.replies import ApiError, Reply
 from portal.storage import Database
@@ -91,15 +92,9 @@ class BaseJob:
         return session
 
     def json_object(self) -> dict[str, Any]:
-        """The body as a JSON object, or 413/400."""
+        """The body as a JSON object, or 413/400 (:func:`portal.jsonbody.json_object`)."""
         self.check_size()
-        try:
-            value = json.loads(self.inbound.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ApiError(400, "the body is not valid JSON (UTF-8)") from None
-        if not isinstance(value, dict):
-            raise ApiError(400, "the body must be a JSON object")
-        return value
+        return json_object(self.inbound.body)
 
     def check_size(self) -> None:
         if self.inbound.size_bytes > self.body_limit_bytes:
@@ -114,5 +109,5 @@ def text_of(body: Mapping[str, Any], name: str, status: int = 422) -> str:
     """A non-empty string field of a JSON body, or an error naming it."""
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise ApiError(status, f"{name!r} must be a non-empty text", name)
+        raise ApiError(status, f"{shown(name)} must be a non-empty text", name)
     return value

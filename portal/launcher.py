@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from dvcschema.errors import ConfigError, RunError
+from dvcschema.errors import ConfigError, RunError, shown
 
 READY_PREFIX = "dvcload portal listening on "
 STOP_TIMEOUT_S = 10.0
@@ -77,7 +77,7 @@ class EmbeddedPortal:
         self._stderr_is_temporary = False
 
     def __repr__(self) -> str:
-        return f"EmbeddedPortal(url={self.url!r}, pid={self.pid!r})"
+        return f"EmbeddedPortal(url={shown(self.url)}, pid={shown(self.pid)})"
 
     @property
     def pid(self) -> int | None:
@@ -178,7 +178,7 @@ class EmbeddedPortal:
             received += chunk
         line = received.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
         if not line.startswith(READY_PREFIX):
-            raise self._failure(f"printed {line!r} instead of its ready line", exited=False)
+            raise self._failure(f"printed {shown(line)} instead of its ready line", exited=False)
         return line[len(READY_PREFIX) :]
 
     def _wait_healthy(self, deadline: float) -> None:
@@ -246,7 +246,7 @@ def resolve_config(config: str | None) -> Path | None:
     if not shipped.exists():
         names = sorted(p.stem for p in shipped.parent.glob("*.yaml"))
         raise ConfigError(
-            f"no shipped portal config {config!r}; options are {', '.join(names)} or a path",
+            f"no shipped portal config {shown(config)}; options are {', '.join(names)} or a path",
             field="portal.config",
         )
     return shipped

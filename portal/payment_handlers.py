@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 
+from dvcschema.errors import shown
 from portal.jobs import BaseJob, text_of
 from portal.payments import CHANNELS, PaymentRequest, confirm_payment, create_payment
-from portal.replies import ApiError, Reply, quoted
+from portal.replies import ApiError, Reply
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x20-\x7e]{1,128}")
 REQUIRED_LEVEL = 2
@@ -34,12 +35,12 @@ class CreatePayment(BaseJob):
         channel = body.get("channel")
         if channel not in CHANNELS:
             raise ApiError(
-                422, f"channel {quoted(channel)}; options are {', '.join(CHANNELS)}", "channel"
+                422, f"channel {shown(channel)}; options are {', '.join(CHANNELS)}", "channel"
             )
         amount = body.get("amount_vnd")
         if isinstance(amount, bool) or not isinstance(amount, int):
             raise ApiError(
-                422, f"amount_vnd {quoted(amount)} is not a whole number of VND", "amount_vnd"
+                422, f"amount_vnd {shown(amount)} is not a whole number of VND", "amount_vnd"
             )
         self.request = PaymentRequest(
             dossier_code=self.inbound.path_params["code"],

@@ -22,6 +22,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from dvcschema.errors import shown
 from portal.dossiers import utc_now_iso
 from portal.replies import ApiError
 from portal.storage import write_transaction
@@ -123,7 +124,7 @@ def _check_dossier(connection: sqlite3.Connection, request: PaymentRequest) -> N
         (request.dossier_code, request.owner_cccd),
     ).fetchone()
     if row is None:
-        raise ApiError(404, f"no dossier {request.dossier_code!r} for this citizen", "code")
+        raise ApiError(404, f"no dossier {shown(request.dossier_code)} for this citizen", "code")
     fee_vnd, paid = int(row[0]), bool(row[1])
     if fee_vnd == 0:
         raise ApiError(409, "this dossier has no fee to pay")

@@ -18,14 +18,16 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from dvcschema.errors import ConfigError
+from dvcschema import files
+from dvcschema.errors import ConfigError, shown
 
 REQUIRED_COLUMNS = ("cccd", "full_name", "vneid_level")
-CCCD_PATTERN = re.compile(r"\d{12}")
+CCCD_PATTERN = re.compile(r"[0-9]{12}")  # ASCII digits only, as the portal's login
 VNEID_LEVELS = (0, 1, 2)
 MAX_NAME_LENGTH = 200
+MAX_FILE_BYTES = 16 * 1024**3  # 50 million citizens of ~80 bytes, with room to spare
 BATCH_ROWS = 5000
 
 
@@ -37,14 +39,13 @@ class Citizen:
 
 
 def read_population(path: str | Path) -> Iterator[tuple[int, Citizen]]:
-    """``(line, citizen)`` for each row of a population file, validated."""
+    """``(line, citizen)`` for each row of a population file (a regular file of at most
+    :data:`MAX_FILE_BYTES`), validated."""
     file = Path(path)
-    if not file.is_file():
-        raise ConfigError("no such file", source=str(path), field="--population")
     suffix = file.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson", ".json"):
         raise ConfigError(
-            f"unknown population format {file.suffix!r}; use .csv or .jsonl",
+            f"unknown population format {shown(file.suffix)}; use .csv or .jsonl",
             source=str(path),
             field="--population",
         )
@@ -67,7 +68,10 @@ def load_population(connection: sqlite3.Connection, path: str | Path) -> int:
         for line, citizen in read_population(path):
             if citizen.cccd in seen:
                 raise ConfigError(
-                    f"{citizen.cccd!r} appears twice", source=str(path), line=line, field="cccd"
+                    f"{shown(citizen.cccd)} appears twice",
+                    source=str(path),
+                    line=line,
+                    field="cccd",
                 )
             seen.add(citizen.cccd)
             batch.append((citizen.cccd, citizen.full_name, citizen.vneid_level))
@@ -130,11 +134,11 @@ def _read_json_lines(file: Path) -> Iterator[tuple[int, Citizen]]:
             yield number, _citizen(row, file, number)
 
 
-def _open_text(file: Path) -> Any:
+def _open_text(file: Path) -> TextIO:
     try:
-        return file.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", source=str(file)) from None
+        return files.open_text(file, limit=MAX_FILE_BYTES, encoding="utf-8-sig")
+    except ConfigError as exc:
+        raise ConfigError(exc.message, source=str(file), field="--population") from None
 
 
 def _citizen(row: dict[str, Any], file: Path, line: int) -> Citizen:
@@ -146,17 +150,18 @@ def _citizen(row: dict[str, Any], file: Path, line: int) -> Citizen:
             raise bad(column, "missing value")
     cccd = str(row["cccd"]).strip()
     if not CCCD_PATTERN.fullmatch(cccd):
-        raise bad("cccd", f"{row['cccd']!r} is not 12 digits")
+        raise bad("cccd", f"{shown(row['cccd'])} is not 12 digits")
     full_name = str(row["full_name"]).strip()
     if not _encodable(full_name):
-        raise bad("full_name", f"{row['full_name']!r} is not valid Unicode text")
+        raise bad("full_name", f"{shown(row['full_name'])} is not valid Unicode text")
     if not full_name or len(full_name) > MAX_NAME_LENGTH:
         raise bad(
-            "full_name", f"{row['full_name']!r} is not a name of 1-{MAX_NAME_LENGTH} characters"
+            "full_name",
+            f"{shown(row['full_name'])} is not a name of 1-{MAX_NAME_LENGTH} characters",
         )
     level = _level(row["vneid_level"])
     if level is None:
-        raise bad("vneid_level", f"{row['vneid_level']!r} is not allowed; options are 0, 1, 2")
+        raise bad("vneid_level", f"{shown(row['vneid_level'])} is not allowed; options are 0, 1, 2")
     return Citizen(cccd, full_name, level)
 
 

@@ -5,7 +5,6 @@ Every error body is JSON ``{"error": "<one line>", "field": <name or null>}``.
 
 from __future__ import annotations
 
-import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,12 +49,3 @@ def error_reply(
 ) -> Reply:
     """``{"error": message, "field": field}`` with this status."""
     return Reply(status, {"error": message, "field": field}, headers or {})
-
-
-_SHORT = reprlib.Repr()
-_SHORT.maxstring = _SHORT.maxother = 60
-
-
-def quoted(value: Any) -> str:
-    """``repr(value)`` shortened, for quoting what a client sent in a message."""
-    return _SHORT.repr(value)

@@ -18,23 +18,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 
 NAME = "calibrate"
 HELP = "Estimate service demands per tier and endpoint from runs; write a calibrated model."
-_SERVERS = re.compile(r"([a-z0-9][a-z0-9_-]{0,31})=(\d{1,7})")
+_SERVERS = re.compile(r"([a-z0-9][a-z0-9_-]{0,31})=([0-9]{1,7})")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("runs", metavar="RUN", nargs="+", type=Path, help="results folders")
+    parser.add_argument("runs", metavar="RUN", nargs="+", type="path", help="results folders")
     parser.add_argument(
         "--out",
-        type=Path,
+        type="file_to_write",
         default=Path("calibrated.yaml"),
         help="the calibrated model file to write (default: calibrated.yaml)",
     )
     parser.add_argument(
         "--servers",
+        type="short_text",
         action="append",
         default=[],
         metavar="TIER=N",
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from analysis.calibrate import calibrate_runs
 
     if not args.out.parent.is_dir():
-        raise ConfigError(f"folder {str(args.out.parent)!r} does not exist", field="--out")
+        raise ConfigError(f"folder {shown(str(args.out.parent))} does not exist", field="--out")
     servers = {**servers_from_manifests(args.runs), **parse_servers(args.servers)}
     model = calibrate_runs(args.runs, servers=servers, source=args.source)
     model.write(args.out)
@@ -72,7 +73,7 @@ def parse_servers(items: Sequence[str]) -> dict[str, int]:
         match = _SERVERS.fullmatch(item.strip())
         if match is None or int(match[2]) < 1:
             raise ConfigError(
-                f"{item!r} is not TIER=N; allowed: a tier name and a whole number >= 1,"
+                f"{shown(item)} is not TIER=N; allowed: a tier name and a whole number >= 1,"
                 " e.g. web=16",
                 field="--servers",
             )
@@ -99,11 +100,10 @@ def servers_from_manifests(runs: Sequence[Path]) -> dict[str, int]:
 
 
 def _portal_options(path: Path) -> Mapping[str, Any] | None:
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    scenario = manifest.get("scenario") if isinstance(manifest, dict) else None
+    from analysis.runfolder import read_json  # a regular file, strict JSON, an object
+
+    manifest = read_json(path, required=False)
+    scenario = manifest.get("scenario")
     if not isinstance(scenario, dict) or scenario.get("target") != "embedded":
         return None
     portal = scenario.get("portal") or {}

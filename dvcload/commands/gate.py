@@ -21,14 +21,14 @@ HELP = "Check a run against its latency budgets (exit 0 pass, 1 fail), optionall
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_folder", metavar="RUN", type=Path, help="a results folder")
+    parser.add_argument("run_folder", metavar="RUN", type="path", help="a results folder")
     parser.add_argument(
-        "--baseline", metavar="RUN", type=Path, help="a results folder to compare with"
+        "--baseline", metavar="RUN", type="path", help="a results folder to compare with"
     )
     parser.add_argument(
         "--budgets",
         metavar="FILE",
-        type=Path,
+        type="path",
         help="a budgets YAML file; its keys override the scenario's budgets",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the verdict line")

@@ -35,7 +35,7 @@ from dvcload.plan_montecarlo import (
 from dvcload.plan_output import above_max, report
 from dvcload.plan_tables import PlanRun, peak_interval
 from dvcschema.capacity import CapacityBudget, CapacitySpec, TierSpec
-from dvcschema.errors import ConfigError, ScenarioError
+from dvcschema.errors import ConfigError, ScenarioError, shown
 from dvcschema.scenario import Scenario, load_scenario
 from dvcschema.settings import Overrides, apply_settings
 from dvcschema.units import format_duration_s
@@ -46,14 +46,15 @@ NAME = "plan"
 HELP = "Plan servers per tier per hour for a scenario's capacity section (queueing models)."
 MAX_SURGE = 1000.0
 DEFAULT_SAMPLES = 1000
-_SURGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*[x×]?\s*")
+_SURGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*[x×]?\s*", re.ASCII)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", help="scenario YAML with a capacity: section")
+    parser.add_argument("scenario", type="path", help="scenario YAML with a capacity: section")
     parser.add_argument("--json", action="store_true", help="print only JSON (plan and inputs)")
     parser.add_argument(
         "--plot",
+        type="file_to_write",
         metavar="FILE.png",
         help="write the staffing schedule as a PNG, and latency against servers at the peak"
         " hour as FILE-latency.png",
@@ -63,12 +64,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--surge",
+        type="short_text",
         default="1",
         metavar="FACTOR",
         help="what-if: multiply every arrival rate by FACTOR, e.g. 2 or 2x (default 1)",
     )
     parser.add_argument(
         "--spike",
+        type="short_text",
         action="append",
         default=[],
         metavar="FACTOR@HH:MM+LENGTH",
@@ -77,13 +80,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--samples",
-        type=int,
+        type="samples",
         default=DEFAULT_SAMPLES,
         metavar="N",
         help=f"Monte Carlo samples of the ranges (default {DEFAULT_SAMPLES})",
     )
     parser.add_argument(
         "--seed",
+        type="seed",
         help="seed of the Monte Carlo samples (default: DVCLOAD_SEED, else the scenario's seed)",
     )
     calibrated.add_option(parser)
@@ -190,20 +194,21 @@ def parse_surge(text: str) -> float:
     factor = float(match[1]) if match else 0.0
     if not 0 < factor <= MAX_SURGE:
         raise ConfigError(
-            f"{text!r} is not a factor; allowed: a number > 0 and <= {MAX_SURGE:g}, e.g. 2 or 2x",
+            f"{shown(text)} is not a factor; allowed: a number > 0 and <= {MAX_SURGE:g},"
+            " e.g. 2 or 2x",
             field="--surge",
         )
     return factor
 
 
-def _plot_path(text: str | None) -> Path | None:
-    if text is None:
+def _plot_path(path: Path | None) -> Path | None:
+    if path is None:
         return None
-    path = Path(text)
+    text = str(path)
     if path.suffix.lower() != ".png":
-        raise ConfigError(f"{text!r} is not a .png file name", field="--plot")
+        raise ConfigError(f"{shown(text)} is not a .png file name", field="--plot")
     if not path.parent.is_dir():
-        raise ConfigError(f"folder {str(path.parent)!r} does not exist", field="--plot")
+        raise ConfigError(f"folder {shown(str(path.parent))} does not exist", field="--plot")
     return path
 
 
@@ -257,8 +262,8 @@ def _check_feasible(spec: CapacitySpec, source: str) -> None:
             except ModelError as exc:
                 why = str(exc).partition(": ")[2] or str(exc)
                 raise ScenarioError(
-                    f"{budget.expression!r} cannot be met at tier {tier.name!r} by any number of"
-                    f" servers ({why}; service_time {format_duration_s(longest_s)},"
+                    f"{shown(budget.expression)} cannot be met at tier {shown(tier.name)} by any"
+                    f" number of servers ({why}; service_time {format_duration_s(longest_s)},"
                     f" cv {tier.cv:g}); allowed: a limit above the tier's own service time",
                     source=source,
                     line=budget.line,

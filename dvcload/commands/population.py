@@ -8,19 +8,19 @@ import sys
 import time
 from pathlib import Path
 
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 
 NAME = "population"
 HELP = "Generate a synthetic Vietnamese citizen population and write it to a .csv or .jsonl file."
 MAX_SIZE = 50_000_000
-_PARTITION = re.compile(r"(\d+)/(\d+)")
+_PARTITION = re.compile(r"([0-9]{1,9})/([0-9]{1,9})")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--size",
         required=True,
-        type=int,
+        type="population_size",
         metavar="N",
         help=f"citizens in the whole population, 1 to {MAX_SIZE:,} (with --partition: "
         "all partitions together)",
@@ -28,12 +28,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed",
         required=True,
-        type=int,
+        type="seed",
         metavar="S",
         help="non-negative seed; the same seed and size give the same citizens, byte for byte",
     )
     parser.add_argument(
         "--partition",
+        type="partition",
         default="0/1",
         metavar="K/N",
         help="write only partition K of N, K counted from 0 (0/4, 1/4, 2/4, 3/4): citizens "
@@ -43,6 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         required=True,
+        type="file_to_write",
         metavar="FILE",
         help="output file; the format follows the extension: .csv or .jsonl (JSON Lines)",
     )
@@ -53,7 +55,8 @@ def parse_partition(text: str) -> tuple[int, int]:
     match = _PARTITION.fullmatch(text.strip())
     if match is None or not 0 <= int(match[1]) < int(match[2]):
         raise ConfigError(
-            f"must be K/N with K counted from 0 and 0 <= K < N (e.g. 0/4 .. 3/4), got {text!r}",
+            "must be K/N with K counted from 0 and 0 <= K < N (e.g. 0/4 .. 3/4),"
+            f" got {shown(text)}",
             field="--partition",
         )
     return int(match[1]), int(match[2])
@@ -61,9 +64,9 @@ def parse_partition(text: str) -> tuple[int, int]:
 
 def _check_arguments(args: argparse.Namespace) -> tuple[int, int]:
     if not 1 <= args.size <= MAX_SIZE:
-        raise ConfigError(f"must be from 1 to {MAX_SIZE:,}, got {args.size!r}", field="--size")
+        raise ConfigError(f"must be from 1 to {MAX_SIZE:,}, got {shown(args.size)}", field="--size")
     if args.seed < 0:
-        raise ConfigError(f"must be a non-negative integer, got {args.seed!r}", field="--seed")
+        raise ConfigError(f"must be a non-negative integer, got {shown(args.seed)}", field="--seed")
     k, n = parse_partition(args.partition)
     if n > args.size:
         raise ConfigError(
@@ -74,7 +77,7 @@ def _check_arguments(args: argparse.Namespace) -> tuple[int, int]:
     format_of(args.out)
     folder = Path(args.out).parent
     if not folder.is_dir():
-        raise ConfigError(f"folder {str(folder)!r} does not exist", field="--out")
+        raise ConfigError(f"folder {shown(str(folder))} does not exist", field="--out")
     return k, n
 
 

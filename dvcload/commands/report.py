@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 NAME = "report"
 HELP = "Write a run's self-contained HTML report (optionally compared with a baseline run)."
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_folder", metavar="RUN", type=Path, help="a results folder")
+    parser.add_argument("run_folder", metavar="RUN", type="path", help="a results folder")
     parser.add_argument(
-        "--baseline", metavar="RUN", type=Path, help="a results folder to compare with"
+        "--baseline", metavar="RUN", type="path", help="a results folder to compare with"
     )
 
 

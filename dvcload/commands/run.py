@@ -21,39 +21,55 @@ DEFAULT_RESULTS_ROOT = Path("results")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", help="scenario YAML file, e.g. scenarios/smoke.yaml")
-    parser.add_argument("--target", help="'embedded' or a base URL (overrides the scenario)")
-    parser.add_argument("--duration", help="length of the load, e.g. 30s or 2m (bare = seconds)")
-    parser.add_argument("--users", help="constant number of users (replaces the scenario's stages)")
-    parser.add_argument("--seed", help="random seed (population, journeys, service times)")
+    parser.add_argument(
+        "scenario", type="path", help="scenario YAML file, e.g. scenarios/smoke.yaml"
+    )
+    parser.add_argument(
+        "--target", type="url", help="'embedded' or a base URL (overrides the scenario)"
+    )
+    parser.add_argument(
+        "--duration", type="short_text",
+        help="length of the load, e.g. 30s or 2m (bare = seconds)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--users", type="users", help="constant number of users (replaces the scenario's stages)"
+    )
+    parser.add_argument(
+        "--seed", type="seed", help="random seed (population, journeys, service times)"
+    )
     parser.add_argument(
         "--out",
-        type=Path,
+        type="out_folder",
         default=None,
         help="folder under which the run's folder is made (default: results/)",
     )
     parser.add_argument(
         "--allow-target",
         action="append",
+        type="host_text",
         default=[],
         metavar="HOST",
         help="allow load to a host outside the loopback range (repeatable)",
     )
     parser.add_argument(
-        "--arrival-rate", help="open model: a constant rate in sessions/s (replaces the profile)"
-    )
+        "--arrival-rate", type="arrival_rate",
+        help="open model: a constant rate in sessions/s (replaces the profile)",
+    )  # fmt: skip
     parser.add_argument(
-        "--processes", type=int, default=1, metavar="N",
+        "--processes", type="processes", default=1, metavar="N",
         help="run the users in N local worker processes (Locust master/worker on 127.0.0.1)",
     )  # fmt: skip
     parser.add_argument(
-        "--master", type=int, default=0, metavar="N",
+        "--master", type="workers", default=0, metavar="N",
         help="be the master of N workers started elsewhere with 'dvcload worker'",
     )  # fmt: skip
-    parser.add_argument("--master-bind", default="127.0.0.1", help="address workers connect to")
-    parser.add_argument("--master-port", type=int, default=None, help="port workers connect to")
     parser.add_argument(
-        "--budgets", type=Path, metavar="FILE",
+        "--master-bind", type="bind_address", default="127.0.0.1",
+        help="address workers connect to",
+    )  # fmt: skip
+    parser.add_argument("--master-port", type="port", default=None, help="port workers connect to")
+    parser.add_argument(
+        "--budgets", type="path", metavar="FILE",
         help="a budgets YAML file; its keys override the scenario's budgets",
     )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 from dvcschema.units import parse_duration_s
 
 if TYPE_CHECKING:
@@ -42,18 +42,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="one tier (exponential), utilisation 0.3 and 0.7, 12s base (about 1.5 minutes)",
     )
     parser.add_argument(
-        "--out", type=Path, help="folder for the runs, validate.json and validate.png"
+        "--out", type="out_folder", help="folder for the runs, validate.json and validate.png"
     )
     parser.add_argument(
-        "--points", metavar="U,U,...", help="utilisations, e.g. 0.3,0.5,0.7,0.85,0.95"
+        "--points",
+        type="short_text",
+        metavar="U,U,...",
+        help="utilisations, e.g. 0.3,0.5,0.7,0.85,0.95",
     )
     parser.add_argument(
         "--duration",
+        type="short_text",
         metavar="30s",
         help="load per point up to utilisation 0.5 (default 27s); higher points and the"
         " lowest (calibration) run longer",
     )
-    parser.add_argument("--seed", type=int, default=1, help="seed of every run (default 1)")
+    parser.add_argument("--seed", type="seed", default=1, help="seed of every run (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,7 +92,9 @@ def build_options(args: argparse.Namespace) -> Options:
     )
 
     if not 0 <= args.seed <= MAX_SEED:
-        raise ConfigError(f"{args.seed!r} is out of range; allowed: 0-{MAX_SEED}", field="--seed")
+        raise ConfigError(
+            f"{shown(args.seed)} is out of range; allowed: 0-{MAX_SEED}", field="--seed"
+        )
     points: tuple[float, ...] = QUICK_POINTS if args.quick else DEFAULT_POINTS
     if args.points is not None:
         points = parse_points(args.points)
@@ -97,7 +103,7 @@ def build_options(args: argparse.Namespace) -> Options:
         duration_s = parse_duration(args.duration)
     out = args.out or Path("results") / f"validate-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"{str(out)!r} exists and is not a folder", field="--out")
+        raise ConfigError(f"{shown(str(out))} exists and is not a folder", field="--out")
     setups = QUICK_SETUPS if args.quick else SETUPS
     return Options(
         out=out.resolve(), points=points, duration_s=duration_s, seed=args.seed, setups=setups
@@ -107,12 +113,12 @@ def build_options(args: argparse.Namespace) -> Options:
 def parse_points(text: str) -> tuple[float, ...]:
     """``"0.3,0.5,0.7"`` to ``(0.3, 0.5, 0.7)``."""
     try:
-        points = tuple(float(item) for item in text.split(","))
+        points = tuple(float(item) for item in text.split(",")) if text.isascii() else ()
     except ValueError:
         points = ()
     if len(set(points)) < 2 or any(not 0 < u < 1 for u in points):
         raise ConfigError(
-            f"{text!r}: give at least two different utilisations in (0, 1), e.g. 0.3,0.7",
+            f"{shown(text)}: give at least two different utilisations in (0, 1), e.g. 0.3,0.7",
             field="--points",
         )
     return points
@@ -121,12 +127,13 @@ def parse_points(text: str) -> tuple[float, ...]:
 def parse_duration(text: str) -> float:
     """``"30s"``, ``"1m"`` or a bare number of seconds."""
     try:
-        seconds = float(text) if text.replace(".", "", 1).isdigit() else parse_duration_s(text)
+        bare = text.isascii() and text.replace(".", "", 1).isdigit()  # ASCII: float('١٠') is 10
+        seconds = float(text) if bare else parse_duration_s(text)
     except ValueError as exc:
         raise ConfigError(str(exc), field="--duration") from None
     if not 0 < seconds <= MAX_DURATION_S:
         raise ConfigError(
-            f"{text!r} is out of range; allowed: up to {MAX_DURATION_S:g}s", field="--duration"
+            f"{shown(text)} is out of range; allowed: up to {MAX_DURATION_S:g}s", field="--duration"
         )
     return seconds
 

@@ -21,16 +21,22 @@ _PARTITION = re.compile(r"(\d+)/(\d+)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", help="the scenario file (or a run's scenario.json)")
-    parser.add_argument("--master-host", default="127.0.0.1", help="the master's address")
-    parser.add_argument("--master-port", type=int, default=5557, help="the master's port")
     parser.add_argument(
-        "--partition", required=True, metavar="K/N",
+        "scenario", type="path", help="the scenario file (or a run's scenario.json)"
+    )
+    parser.add_argument(
+        "--master-host", type="host", default="127.0.0.1", help="the master's address"
+    )
+    parser.add_argument("--master-port", type="port", default=5557, help="the master's port")
+    parser.add_argument(
+        "--partition", type="partition", required=True, metavar="K/N",
         help="this worker's slice of the population, K counted from 0 (e.g. 0/2)",
     )  # fmt: skip
-    parser.add_argument("--target", help="the target URL (the master's portal for --processes)")
     parser.add_argument(
-        "--allow-target", action="append", default=[], metavar="HOST",
+        "--target", type="url", help="the target URL (the master's portal for --processes)"
+    )
+    parser.add_argument(
+        "--allow-target", action="append", type="host_text", default=[], metavar="HOST",
         help="allow load to a host outside the loopback range (repeatable)",
     )  # fmt: skip
 

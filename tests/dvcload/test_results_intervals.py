@@ -11,6 +11,7 @@ import pytest
 
 from analysis.timeseries import _rows
 from dvcload.results import ResultsWriter
+from dvcschema.errors import ConfigError
 from loadgen import results as run_results
 
 
@@ -79,5 +80,5 @@ def test_the_reader_skips_a_torn_last_line_but_not_a_bad_line_inside(tmp_path: P
     path.write_text("\n".join([*good, '{"t_start": 2.0, "t_e']) + "\n")
     assert _rows(path) == [_row(0), _row(1)]
     path.write_text("\n".join([good[0], "{not json", good[1]]) + "\n")
-    with pytest.raises(json.JSONDecodeError):
+    with pytest.raises(ConfigError, match=f"{path}:2: not valid JSON"):  # exit code 2
         _rows(path)

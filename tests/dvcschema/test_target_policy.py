@@ -149,3 +149,11 @@ def test_an_unresolvable_allowed_host_is_a_target_error_naming_the_field() -> No
     scenario = _scenario("allow_targets: [nowhere.invalid]\n")
     with pytest.raises(TargetError, match="allow_targets"):
         target_policy(scenario)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["١٠", "１０", "1" * 100, "nan", "1e999"])
+@pytest.mark.parametrize("key", ["DVCLOAD_USERS", "DVCLOAD_SEED"])
+def test_environment_numbers_take_ascii_digits_only(key: str, value: str) -> None:
+    with pytest.raises(ScenarioError, match=key) as info:
+        apply_settings(_scenario(), Overrides(), {key: value})  # type: ignore[arg-type]
+    assert len(str(info.value)) < 300

@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -125,6 +127,13 @@ def test_readers_refuse_folders_and_missing_files(tmp_path: Path) -> None:
 
 # -- cases found by fuzzing ----------------------------------------------------------------
 DEEP = b"[" * 100_000
+# The same bomb as the value of a field: its repr() (once in every message) is exponential.
+BOMB_AS_USERS = b"name: bomb\n" + ALIAS_BOMB.replace(b"\n", b"\n  ").replace(
+    b"a:", b"junk:\n  a:", 1
+)
+BOMB_AS_USERS = BOMB_AS_USERS.rstrip(b" ") + b"load:\n  users: *i\n"
+BOMB_AS_BUDGET = ALIAS_BOMB + b"budgets:\n  total: *i\n"
+BOMB_AS_SEED = ALIAS_BOMB + b"seed: *i\n"
 SURROGATE = b'{"cccd": "001203000001", "full_name": "\\ud800", "vneid_level": 1}\n'
 HUGE_FIELD = b"x" * (5 * 1024 * 1024)  # one CSV field over csv's 128 KiB limit; > 4 MiB of YAML
 FOUND_CASES = [
@@ -139,6 +148,9 @@ FOUND_CASES = [
     pytest.param("scenario", ".yaml", HUGE_FIELD, id="huge-yaml-scenario"),
     pytest.param("export", ".csv", HUGE_FIELD, id="huge-csv-export"),
     pytest.param("portal-population", ".csv", HUGE_FIELD, id="huge-csv-portal"),
+    pytest.param("scenario", ".yaml", BOMB_AS_USERS, id="alias-bomb-as-load-users"),
+    pytest.param("budgets", ".yaml", BOMB_AS_BUDGET, id="alias-bomb-as-a-budget"),
+    pytest.param("portal", ".yaml", BOMB_AS_SEED, id="alias-bomb-as-portal-seed"),
 ]
 
 
@@ -149,7 +161,24 @@ def test_inputs_found_by_fuzzing_fail_cleanly(
     readers = {**YAML_READERS, "export": read_population, "portal-population": load_into_portal}
     path = tmp_path / f"input{suffix}"
     path.write_bytes(data)
+    started = time.perf_counter()
     assert not loads_or_fails_cleanly(lambda: readers[reader](path))
+    assert time.perf_counter() - started < 5.0
+
+
+@pytest.mark.parametrize("reader", [*YAML_READERS, "portal-population"])
+def test_readers_refuse_a_fifo_and_a_device_at_once(tmp_path: Path, reader: str) -> None:
+    """(``loadgen.export.read_population``, which no command uses on a user's path,
+    still opens a FIFO and waits for a writer.)"""
+    readers = {**YAML_READERS, "portal-population": load_into_portal}
+    fifo = tmp_path / "input.csv"
+    os.mkfifo(fifo)
+    device = tmp_path / "device.csv"
+    device.symlink_to("/dev/zero")
+    for path in (fifo, device):
+        started = time.perf_counter()
+        assert not loads_or_fails_cleanly(lambda path=path: readers[reader](path))
+        assert time.perf_counter() - started < 5.0
 
 
 # -- population files ---------------------------------------------------------------------

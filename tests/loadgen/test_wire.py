@@ -160,7 +160,11 @@ def test_a_proxy_outside_the_policy_is_refused(server: Server) -> None:
 
 def test_a_user_whose_host_is_refused_ends_at_once_with_one_recorded_failure() -> None:
     user = _user("http://203.0.113.7:8080", TargetPolicy())
-    user.run()  # returns instead of running on_start and tasks
+    import gevent.pool
+
+    greenlet = user.start(gevent.pool.Group())  # returns at once: no on_start, no task
+    greenlet.join(timeout=5)
+    assert greenlet.dead
     [event] = user.recorded
     assert isinstance(event["exception"], TargetRefusedError)
     assert user.client.client.clientpool.clients == {}

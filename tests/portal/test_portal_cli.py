@@ -44,9 +44,9 @@ def _alive(pid: int) -> bool:
     [
         (["--host", "0.0.0.0"], "--host: '0.0.0.0' is not a loopback address"),
         (["--host", "example.org"], "is not a loopback address"),
-        (["--servers", "0"], "--servers: 0 is out of range"),
+        (["--servers", "0"], "--servers: '0' is out of range"),
         (["--config", "no/such/file.yaml"], "no/such/file.yaml: no such file"),
-        (["--port", "70000"], "--port: 70000 is out of range"),
+        (["--port", "70000"], "--port: '70000' is out of range"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args: list[str], needle: str) -> None:
@@ -143,7 +143,7 @@ def test_launcher_raises_run_error_and_kills_a_child_that_is_not_ready_in_time()
 def test_launcher_reports_an_unusable_database_as_config_error(tmp_path: Path) -> None:
     folder = tmp_path / "a-folder.sqlite"
     folder.mkdir()
-    with pytest.raises(ConfigError, match=r"a-folder\.sqlite: cannot open the database"):
+    with pytest.raises(ConfigError, match=r"a-folder\.sqlite' exists and is not a regular file"):
         EmbeddedPortal(database=folder).start()
 
 
