@@ -36,7 +36,7 @@ _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 def _refuse(value: str, allowed: str) -> argparse.ArgumentTypeError:
-    return argparse.ArgumentTypeError(f"{shown(value)} is not allowed; allowed: {allowed}")
+    return argparse.ArgumentTypeError(f"{shown(value)} is not valid; allowed: {allowed}")
 
 
 def whole_number(minimum: int, maximum: int) -> Callable[[str], int]:
@@ -125,7 +125,7 @@ def partition(value: str) -> str:
     """``K/N`` with ASCII digits, 0 <= K < N (the command parses the text itself)."""
     match = re.fullmatch(r"([0-9]{1,9})/([0-9]{1,9})", value.strip())
     if match is None or not 0 <= int(match[1]) < int(match[2]):
-        raise _refuse(value, "K/N with 0 <= K < N, e.g. 0/2")
+        raise _refuse(value, "K/N with K counted from 0 and 0 <= K < N, e.g. 0/2")
     return value
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.integration
+STOP_LIMIT_S = 15.0
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = """\
@@ -94,7 +96,9 @@ def test_sigint_at_random_moments_leaves_usable_partial_results(tmp_path: Path) 
         assert summary["partial"] is True and summary["complete"] is True
         assert summary["requests"] > 0
         ended_at = _unix(summary["ended_at"])
-        assert ended_at - r["signalled_at"] < 5.0  # the load stopped within 5 s
+        # the load stopped on the signal (a poll tick, here generous: two runs share two
+        # cores with their portals), and not before it
+        assert -0.5 <= ended_at - r["signalled_at"] < STOP_LIMIT_S
         assert (folder / "report.html").stat().st_size > 10_000
         assert json.loads((folder / "histograms.json").read_text())["endpoints"]
     assert len(results) == RUNS
@@ -118,7 +122,8 @@ def test_sigkill_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
     # what the summary holds was measured up to its flush: the portal saw at least as much
     deadline = time.time() + 15  # the portal exits when its parent's stdin pipe closes
     log = folder / "portal_access.jsonl"
-    while time.time() < deadline and not _portal_done(folder):
+    while not _portal_done(folder):
+        assert time.time() < deadline, "the portal did not exit after its parent was killed"
         time.sleep(0.2)
     served = sum(
         1
@@ -129,7 +134,14 @@ def test_sigkill_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
 
 
 def _portal_done(folder: Path) -> bool:
-    return "pid" not in _read(folder / "portal_stderr.log") or True
+    """The embedded portal (its PID from run.log) has exited, its access log complete."""
+    match = re.search(r"embedded portal at \S+ \(pid (\d+)\)", _read(folder / "run.log"))
+    assert match, "run.log does not name the embedded portal's PID"
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def _unix(iso: str) -> float:
