@@ -259,6 +259,22 @@ def flow_commands(spec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     return {"steps": steps}
 
 
+def flow_with_background(spec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+    """Start the spec's ``background`` commands (e.g. workers), run its steps, then stop
+    the background ones by their PIDs and report them too."""
+    port = str(free_port())
+    background = []
+    for k, step in enumerate(substitute(spec["background"], {"@FREE_PORT@": port})):
+        child = Child(f"background{k}", step["argv"], base_env(step.get("env", {})), ctx["work"])
+        background.append(ctx["stack"].enter_context(child))
+    out = flow_commands(substitute(spec, {"@FREE_PORT@": port}), ctx)
+    for child in background:
+        child.wait(float(spec.get("background_grace_s", 10)))
+        child.stop()
+    out["background"] = [child.result() for child in background]
+    return out
+
+
 def flow_web_ui(spec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     """Locust's web UI: where it listens, and what a /swarm with an outside host does."""
     web_port = free_port()
@@ -334,7 +350,12 @@ def _wait_capture(capture: CaptureServer, watch_s: float) -> float | None:
     return None
 
 
-FLOWS = {"commands": flow_commands, "web_ui": flow_web_ui, "evil_master": flow_evil_master}
+FLOWS = {
+    "commands": flow_commands,
+    "with_background": flow_with_background,
+    "web_ui": flow_web_ui,
+    "evil_master": flow_evil_master,
+}
 
 
 def run_case(spec: dict[str, Any]) -> dict[str, Any]:

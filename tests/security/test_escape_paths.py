@@ -392,3 +392,62 @@ def test_processes_3_share_the_ceiling_of_the_scenario(netns_case: Case, tool: s
         problems.append(f"only {len(times)} requests reached the portal: {_describe(step)}")
     problems += _rate_problems(times, ceiling_per_s=10, run_burst=5, second_burst=5)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("tool", ["locust", "dvcload"])
+def test_a_master_and_two_separate_workers_share_the_ceiling(netns_case: Case, tool: str) -> None:
+    """Workers started on their own: Locust's ``--worker`` does not know how many share
+    the run and asks its master; ``dvcload worker --partition K/2`` knows."""
+    scenario = _scenario(
+        "shared-ceiling", _closed(20), rate=10, target="@URL@", duration="8s", population=300
+    )
+    if tool == "locust":
+        master = [
+            *LOCUST,
+            "--scenario",
+            "@WORK@/scenario.yaml",
+            "--headless",
+            "--master",
+            "--expect-workers",
+            "2",
+            "--master-bind-port",
+            "@FREE_PORT@",
+            "-t",
+            "8s",
+        ]
+        workers = [[*LOCUST, "--scenario", "@WORK@/scenario.yaml", "--worker",
+                    "--master-port", "@FREE_PORT@"] for _ in range(2)]  # fmt: skip
+    else:
+        master = [
+            *DVCLOAD,
+            "run",
+            "@WORK@/scenario.yaml",
+            "--master",
+            "2",
+            "--master-port",
+            "@FREE_PORT@",
+            "--duration",
+            "8s",
+            *OUT,
+            "--quiet",
+        ]
+        workers = [
+            [*DVCLOAD, "worker", "@WORK@/scenario.yaml", "--partition", f"{k}/2",
+             "--target", "@URL@", "--master-port", "@FREE_PORT@"]
+            for k in range(2)
+        ]  # fmt: skip
+    spec = {
+        "flow": "with_background",
+        "loopback": {"kind": "portal"},
+        "files": {"scenario.yaml": scenario},
+        "background": [_step(argv, 40) for argv in workers],
+        "steps": [_step(master, 45)],
+    }
+    report = netns_case(spec, 70)
+    times = report["server"]["times"]
+    problems = _capture_problems(report)
+    if len(times) < 20:
+        problems.append(f"only {len(times)} requests reached the portal: "
+                        f"{_describe(report['steps'][0])}")  # fmt: skip
+    problems += _rate_problems(times, ceiling_per_s=10, run_burst=4, second_burst=4)
+    assert not problems, "\n".join(problems)
