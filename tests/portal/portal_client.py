@@ -7,17 +7,20 @@ process, with ``http.client`` (cooperative under gevent), never in-process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
+import os
 import sqlite3
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from portal.launcher import EmbeddedPortal
+from portal.server import ADMIN_TOKEN_ENV
 
 
 @dataclass
@@ -141,3 +144,25 @@ class RunningPortal:
             return connection.execute(query, params).fetchall()
         finally:
             connection.close()
+
+
+@contextlib.contextmanager
+def admin_portal(folder: Path, *, seed: int, token: str) -> Iterator[RunningPortal]:
+    """A portal started with its admin endpoint on (``token``), stopped at the end."""
+    database, access_log = folder / "portal.sqlite", folder / "access.jsonl"
+    portal = EmbeddedPortal(
+        database=database, access_log=access_log, seed=seed, stderr_path=folder / "stderr.log"
+    )
+    previous = os.environ.get(ADMIN_TOKEN_ENV)
+    os.environ[ADMIN_TOKEN_ENV] = token
+    try:
+        portal.start()
+    finally:
+        if previous is None:
+            os.environ.pop(ADMIN_TOKEN_ENV, None)
+        else:
+            os.environ[ADMIN_TOKEN_ENV] = previous
+    try:
+        yield RunningPortal(portal, Api(portal.url), database, access_log)
+    finally:
+        portal.stop()

@@ -17,13 +17,12 @@ from typing import Any
 import pytest
 from locust.contrib.fasthttp import FastHttpSession
 from locust.env import Environment
-from portal_client import Answer, Api, RunningPortal, cccd_with_level
+from portal_client import Answer, Api, RunningPortal, admin_portal, cccd_with_level
 
 from dvcschema.load import RetryPolicy
 from loadgen.journeys import Conduct, Dossier, Visit, pay_fee
 from portal.config import DEFAULT_CONFIG_PATH
 from portal.launcher import EmbeddedPortal
-from portal.server import ADMIN_TOKEN_ENV
 
 TOKEN = "test-admin-token-7f3a"
 ADMIN = {"X-Admin-Token": TOKEN}
@@ -35,17 +34,9 @@ LOG_WAIT_S = 5.0
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPortal]:
     folder = tmp_path_factory.mktemp("faults")
-    database, access_log = folder / "portal.sqlite", folder / "access.jsonl"
-    portal = EmbeddedPortal(
-        database=database, access_log=access_log, seed=7, stderr_path=folder / "stderr.log"
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(ADMIN_TOKEN_ENV, TOKEN)
-        portal.start()
-    try:
-        yield RunningPortal(portal, Api(portal.url), database, access_log)
-    finally:
-        portal.stop()
+    with admin_portal(folder, seed=7, token=TOKEN) as running:
+        yield running
+    access_log = running.access_log
     stderr = (folder / "stderr.log").read_text(encoding="utf-8")
     assert TOKEN not in stderr and TOKEN not in access_log.read_text(encoding="utf-8")
 

@@ -13,10 +13,7 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
-from portal_client import Answer, Api, RunningPortal, cccd_with_level, licence_fields
-
-from portal.launcher import EmbeddedPortal
-from portal.server import ADMIN_TOKEN_ENV
+from portal_client import Answer, RunningPortal, admin_portal, cccd_with_level, licence_fields
 
 TOKEN = "test-admin-token-hostile"
 ADMIN = {"X-Admin-Token": TOKEN}
@@ -35,18 +32,8 @@ OTHER_DIGITS = {
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPortal]:
     """A portal with the admin endpoint on, so that it is tested alongside the others."""
-    folder = tmp_path_factory.mktemp("hostile")
-    database, access_log = folder / "portal.sqlite", folder / "access.jsonl"
-    running = EmbeddedPortal(
-        database=database, access_log=access_log, seed=3, stderr_path=folder / "stderr.log"
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(ADMIN_TOKEN_ENV, TOKEN)
-        running.start()
-    try:
-        yield RunningPortal(running, Api(running.url), database, access_log)
-    finally:
-        running.stop()
+    with admin_portal(tmp_path_factory.mktemp("hostile"), seed=3, token=TOKEN) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
