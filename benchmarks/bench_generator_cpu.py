@@ -1,6 +1,8 @@
 """CPU per 1,000 requests: dvcload's journey users against bare FastHttpUsers.
 
-Both make the same requests (login once, then catalogue + a service's form, no think
+Also the same bare requests through the wire guard alone (target policy and ceiling,
+``loadgen.wire.GuardedHttpUser``), to show what the guard costs. All make the same
+requests (login once, then catalogue + a service's form, no think
 time) against the same embedded portal, one after the other in the same minute, each
 for the same time with the same users, in a Locust process of its own. The CPU time of
 each Locust process (user + system, from the OS) divided by its request count gives
@@ -56,21 +58,22 @@ def main() -> bool:
     with tempfile.TemporaryDirectory(prefix="bench-cpu-") as tmp:
         workdir = Path(tmp)
         (workdir / "scenario.yaml").write_text(SCENARIO)
-        results: dict[str, list[float]] = {"JourneyUser": [], "BareUser": []}
+        results: dict[str, list[float]] = {"JourneyUser": [], "GuardedUser": [], "BareUser": []}
         with EmbeddedPortal(CONFIG) as portal:
             for _ in range(ROUNDS):  # alternate, so drifts in machine load hit both
                 for name, values in results.items():
                     cpu_s, requests = run_locust(name, portal.url, workdir)
                     values.append(1000 * cpu_s / requests)
-    journey = min(results["JourneyUser"])
-    bare = min(results["BareUser"])
+    journey, guarded, bare = (min(results[n]) for n in ("JourneyUser", "GuardedUser", "BareUser"))
     print(f"CPU s per 1,000 requests (best of {ROUNDS}, {USERS} users, {SECONDS} s each):")
     for label, name, best in (
         ("journey users", "JourneyUser", journey),
+        ("guarded users", "GuardedUser", guarded),
         ("bare users", "BareUser", bare),
     ):
         runs = ", ".join(f"{v:.3f}" for v in results[name])
         print(f"  {label:14s} {best:.3f}   (all: {runs})")
+    print(f"  the wire guard alone (guarded / bare): {guarded / bare:.2f}")
     ratio = journey / bare
     print(f"  ratio          {ratio:.2f}   (target <= {TARGET_RATIO})")
     return ratio <= TARGET_RATIO

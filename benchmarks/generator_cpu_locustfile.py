@@ -12,8 +12,10 @@ import os
 from locust import FastHttpUser, events, task
 
 from dvcschema.scenario import load_scenario
+from loadgen.pacing import RateCeiling
 from loadgen.population import generate_population
 from loadgen.users import CitizenUser
+from loadgen.wire import GuardedHttpUser
 from loadgen.workload import build_workload
 
 _scenario = load_scenario(os.environ["DVCLOAD_BENCH_SCENARIO"])
@@ -43,6 +45,8 @@ def _record(
 class BareUser(FastHttpUser):
     """The same requests with nothing else: login once, then catalogue + one form."""
 
+    abstract = False
+
     def on_start(self) -> None:
         citizen = _population.citizen(next(_ids) % len(_population))
         self.client.post(
@@ -53,3 +57,10 @@ class BareUser(FastHttpUser):
     def browse(self) -> None:
         self.client.get("/services", name="/services")
         self.client.get("/services/passport/form", name="/services/[code]/form")
+
+
+class GuardedUser(GuardedHttpUser, BareUser):  # type: ignore[misc]
+    """BareUser's requests through the wire guard: the target policy and the ceiling."""
+
+    abstract = False
+    ceiling = RateCeiling(_scenario.load.max_request_rate)  # type: ignore[union-attr]
