@@ -1,7 +1,9 @@
 """The report's figures: matplotlib ``Figure`` objects (Agg, no pyplot global state).
 
 Each function takes arrays already computed by the analysis and returns a Figure;
-:func:`png_base64` renders one to an embeddable PNG and releases it.
+:func:`png_base64` renders one to an embeddable PNG and releases it. Axes of counts,
+rates and latencies start at 0 (:func:`from_zero`): autoscaling pads a line of zeros
+to -0.04 failures per second, a value that cannot exist.
 """
 
 from __future__ import annotations
@@ -39,6 +41,14 @@ def _figure(rows: int = 1, height_in: float = 3.2) -> tuple[Figure, list[Axes]]:
     return fig, axes
 
 
+def from_zero(ax: Axes, headroom: float = 0.08) -> None:
+    """Run the y axis from 0 to the largest value plus ``headroom`` (a share of it),
+    after plotting; all zeros show as 0 to 1 (autoscaling made it -0.04 to 0.04)."""
+    largest = float(ax.dataLim.y1)
+    top = largest * (1.0 + headroom) if np.isfinite(largest) and largest > 0 else 1.0
+    ax.set_ylim(bottom=0.0, top=top)
+
+
 def _time_axis(ax: Axes) -> None:
     ax.set_xlabel("time since start (s)")
     ax.grid(alpha=0.3)
@@ -52,6 +62,7 @@ def latency_over_time(series: Series) -> Figure:
     top.set_title("all requests", loc="left", fontsize=10)
     top.set_ylabel("response time (ms)")
     top.legend(loc="upper left")
+    from_zero(top)
     _time_axis(top)
     for key, key_series in list(series.endpoints.items())[:MAX_LINES]:
         bottom.plot(series.t_s, key_series.percentile(95.0), marker=".", label=key)
@@ -59,6 +70,7 @@ def latency_over_time(series: Series) -> Figure:
     bottom.set_ylabel("p95 (ms)")
     if series.endpoints:
         bottom.legend(loc="upper left", fontsize=7, ncols=2)
+    from_zero(bottom)
     _time_axis(bottom)
     return fig
 
@@ -68,36 +80,48 @@ def throughput_over_time(
 ) -> Figure:
     """Requests and failures per second, with users (or the target arrival rate)."""
     fig, (top, bottom) = _figure(rows=2, height_in=2.8)
-    top.plot(series.t_s, series.rps, marker=".", label="requests/s")
-    top.set_ylabel("requests per second")
-    _time_axis(top)
-    handles, labels = top.get_legend_handles_labels()
+    _requests_panel(top, series, users, target_rate_per_s)
+    bottom.sharex(top)
+    _failures_panel(bottom, series)
+    return fig
+
+
+def _requests_panel(
+    ax: Axes, series: Series, users: Users, target_rate_per_s: float | None
+) -> None:
+    ax.plot(series.t_s, series.rps, marker=".", label="requests/s")
+    ax.set_ylabel("requests per second")
+    _time_axis(ax)
     if target_rate_per_s is not None:
-        top.axhline(target_rate_per_s, color="#888", linestyle="--", label="target arrival rate")
-        handles, labels = top.get_legend_handles_labels()
+        ax.axhline(target_rate_per_s, color="#888", linestyle="--", label="target arrival rate")
+    from_zero(ax)
+    handles, labels = ax.get_legend_handles_labels()
     if users.t_s.size:
-        twin = top.twinx()
+        twin = ax.twinx()
         twin.step(users.t_s, users.users, where="post", color="#34a853", label="users")
         twin.set_ylabel("users")
-        twin.set_ylim(bottom=0)
+        from_zero(twin, headroom=0.3)  # below the requests line, which often has its shape
         extra_h, extra_l = twin.get_legend_handles_labels()
         handles, labels = handles + extra_h, labels + extra_l
-    top.legend(handles, labels, loc="upper left")
-    bottom.plot(series.t_s, series.failures_per_s, marker=".", color=FAIL_COLOUR)
+    ax.legend(handles, labels, loc="lower right")
+
+
+def _failures_panel(ax: Axes, series: Series) -> None:
+    ax.plot(series.t_s, series.failures_per_s, marker=".", color=FAIL_COLOUR)
     ratio = np.divide(
         series.total.failures,
         series.total.count,
         out=np.zeros(len(series)),
         where=series.total.count > 0,
     )
-    bottom.set_ylabel("failures per second", color=FAIL_COLOUR)
-    share = bottom.twinx()
+    ax.set_ylabel("failures per second", color=FAIL_COLOUR)
+    from_zero(ax)
+    share = ax.twinx()
     share.plot(series.t_s, ratio * 100, color="#555", linestyle=":", label="error rate (%)")
     share.set_ylabel("error rate (%)")
-    share.set_ylim(bottom=0)
-    share.legend(loc="upper right")
-    _time_axis(bottom)
-    return fig
+    from_zero(share, headroom=0.15)
+    share.legend(loc="upper left")
+    _time_axis(ax)
 
 
 def latency_cdf(sections: Mapping[str, Mapping[str, Distribution]]) -> Figure:

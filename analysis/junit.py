@@ -7,6 +7,11 @@ classname="dvcload.budgets" name="POST /dossiers: p95 < 800ms">`` per check; a
 ``<failure message="p95 = 912.3 ms, limit 800 ms, ...">`` on a breach, ``<skipped>``
 for a check that could not run; and the measured value in each case's
 ``<system-out>``, so it shows for passing checks too.
+
+An unreliable load generator is its own test case (``generator: reliable: ...``): a
+``<failure type="untrustworthy">`` that says why, or, when ``--allow-unreliable`` let
+it pass, a passing case whose ``<system-out>`` says it was allowed. The suite's
+properties carry ``generator_reliable`` and ``allow_unreliable``.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ def junit_xml(result: GateResult) -> str:
     for name, value in _suite_properties(result).items():
         ET.SubElement(properties, "property", {"name": name, "value": value})
     for check in result.checks:
-        suite.append(_testcase(check))
+        suite.append(_testcase(check, result))
     ET.SubElement(suite, "system-out").text = result.headline
     ET.indent(suite)
     return (
@@ -59,28 +64,39 @@ def _suite_properties(result: GateResult) -> dict[str, str]:
         "baseline": result.baseline or "",
         "verdict": "passed" if result.passed else "failed",
         "wildcard": "'*' checks each request name separately; 'total' merges all requests",
+        "generator_reliable": _generator_reliable(result),
+        "allow_unreliable": "true" if result.allow_unreliable else "false",
     }
 
 
-def _testcase(check: Check) -> ET.Element:
+def _generator_reliable(result: GateResult) -> str:
+    if result.generator is None:
+        return "unknown"
+    return "true" if result.generator.reliable else "false"
+
+
+def _testcase(check: Check, result: GateResult) -> ET.Element:
     case = ET.Element("testcase", {"classname": CLASSNAME, "name": check.name, "time": "0.000"})
+    details = _details(check, result)
     if check.status == FAILED:
-        failure = ET.SubElement(case, "failure", {"message": check.message, "type": "budget"})
-        failure.text = _details(check)
+        kind = "untrustworthy" if result.is_generator(check) else "budget"
+        failure = ET.SubElement(case, "failure", {"message": check.message, "type": kind})
+        failure.text = details
     elif check.status == SKIPPED:
         ET.SubElement(case, "skipped", {"message": check.message})
-    ET.SubElement(case, "system-out").text = _details(check)
+    ET.SubElement(case, "system-out").text = details
     return case
 
 
-def _details(check: Check) -> str:
+def _details(check: Check, result: GateResult) -> str:
     budget = check.budget
+    status = "passed (allowed by --allow-unreliable)" if result.is_allowed(check) else check.status
     lines = [
         f"measured: {budget.format(check.measured)}",
         f"limit: {budget.op} {budget.format_limit()}",
         f"count: {check.count}",
-        f"budget: {budget.key!r}: {budget.expression!r} ({budget.scope})",
-        f"status: {check.status}",
+        f"budget: {budget.key!r}: {budget.expression!r} ({result.scope(check)})",
+        f"status: {status}",
         f"detail: {check.message}",
     ]
     if check.baseline is not None:

@@ -2,7 +2,9 @@
 
 Failed checks come first, in a table with the measured value and the limit; passed
 and skipped checks follow inside a ``<details>`` block (GitHub and GitLab fold it);
-with a baseline, the real changes of the comparison close the comment.
+with a baseline, the real changes of the comparison close the comment. A run whose
+load generator was unreliable says so under the headline, whether that failed the gate
+or ``--allow-unreliable`` let it through.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ def gate_markdown(result: GateResult) -> str:
         + (f", compared with baseline `{result.baseline}`" if result.baseline else "")
         + ". `*` checks each request name separately; `total` merges all requests.",
         "",
+        *_untrustworthy(result),
     ]
     failed = [c for c in result.checks if c.status == FAILED]
     others = [c for c in result.checks if c.status != FAILED]
     if failed:
-        lines += ["### Failed", "", *_table(failed), ""]
+        lines += ["### Failed", "", *_table(failed, result), ""]
     if others:
         summary = f"{sum(c.status == PASSED for c in others)} passed"
         skipped = sum(c.status == SKIPPED for c in others)
@@ -43,7 +46,7 @@ def gate_markdown(result: GateResult) -> str:
             "<details>",
             f"<summary>{summary}</summary>",
             "",
-            *_table(others),
+            *_table(others, result),
             "",
             "</details>",
             "",
@@ -53,14 +56,30 @@ def gate_markdown(result: GateResult) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _table(checks: list[Check]) -> list[str]:
+def _untrustworthy(result: GateResult) -> list[str]:
+    """A warning under the headline when the load generator was unreliable."""
+    health = result.generator
+    if health is None or health.reliable:
+        return []
+    if result.allow_unreliable:
+        verdict = (
+            "Allowed by `--allow-unreliable`: the budgets were checked on timings that "
+            "include the generator's own waiting."
+        )
+    else:
+        verdict = "This alone fails the gate; `--allow-unreliable` gates the run on its budgets."
+    return [f"> ⚠️ **Untrustworthy run:** {_cell(health.reason)}. {verdict}", ""]
+
+
+def _table(checks: list[Check], result: GateResult) -> list[str]:
     rows = ["| | budget | applies to | measured | limit | n |", "|---|---|---|---:|---:|---:|"]
     for check in checks[:MAX_ROWS]:
         mark = {PASSED: "✅", FAILED: "❌", SKIPPED: "⏭️"}[check.status]
+        mark = "⚠️ allowed" if result.is_allowed(check) else mark
         budget = check.budget
         measured = budget.format(check.measured) if check.status != SKIPPED else check.message
         rows.append(
-            f"| {mark} | {_code(check.target)}: {_code(budget.expression)} | {budget.scope} "
+            f"| {mark} | {_code(check.target)}: {_code(budget.expression)} | {result.scope(check)} "
             f"| {_cell(measured)} | {budget.op} {budget.format_limit()} | {check.count:,} |"
         )
     if len(checks) > MAX_ROWS:

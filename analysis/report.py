@@ -2,10 +2,12 @@
 
 The page has no scripts and no external references: styles are inline and figures
 are PNGs embedded as ``data:`` URIs (rendered by matplotlib's Agg canvas). It holds
-the run's manifest and a verdict box, the budgets, a per-endpoint and per-journey
-table, latency percentiles over time, throughput and errors over time with users (or
-the target arrival rate), the latency distribution per endpoint, failures grouped by
-kind, the breakdown by service and by province, and, with a baseline, the comparison.
+the run's manifest and a verdict box, the budgets, the integrity audit, a per-endpoint
+and per-journey table, latency percentiles over time, throughput and errors over time
+with users (or the target arrival rate), the latency distribution per endpoint,
+failures grouped by kind, the breakdown by service and by province, and, with a
+baseline, the comparison. A run whose load generator was unreliable opens with a
+banner that says so, whatever the gate said.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from analysis import figures
 from analysis.compare import Comparison, compare_runs
 from analysis.failures import read_failures
 from analysis.report_tables import (
+    audit_section,
     budgets_table,
     comparison_table,
     e,
     failures_table,
     figures_table,
+    generator_banner,
     manifest_list,
     verdict_box,
 )
@@ -42,15 +46,22 @@ table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.5rem 0}
 th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
 table.num td+td,table.num th+th{text-align:right}
 th{background:#f4f4f4}
+table.audit{width:auto}
+table.audit td:nth-child(2),table.audit th:nth-child(2){text-align:right}
+.flag{white-space:nowrap}
 td:first-child{white-space:nowrap}
 .verdict{padding:.8rem 1rem;border-radius:6px;margin:1rem 0}
 .verdict .word{font-size:1.25rem;font-weight:700;margin:.2rem 0}
 .pass{background:#e6f4ea;border:1px solid #34a853}
 .fail{background:#fce8e6;border:1px solid #d93025}
 .info{background:#e8f0fe;border:1px solid #4285f4}
+.banner{background:#fef7e0;border:2px solid #e37400;border-left-width:8px;padding:.6rem 1rem;
+border-radius:6px;margin:1rem 0}
+.banner .word{font-size:1.15rem;font-weight:700;color:#b06000;margin:.2rem 0}
+.banner p{margin:.3rem 0}
 .note{font-weight:600}
-span.failed,span.regression{color:#b3261e;font-weight:600}
-span.passed,span.improvement{color:#1e7e34}
+span.failed,span.regression,p.failed{color:#b3261e;font-weight:600}
+span.passed,span.improvement,p.passed{color:#1e7e34}
 span.skipped,span.noise{color:#666}
 .muted{color:#666;font-size:.85rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}
@@ -114,7 +125,7 @@ def render_page(inputs: _Inputs) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{e(title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{e(title)}</h1><p class='muted'>{e(inputs.run.path.name)}</p>"
-        f"<nav>{nav}</nav>{body}</body></html>"
+        f"{generator_banner(summary)}<nav>{nav}</nav>{body}</body></html>"
     )
 
 
@@ -125,6 +136,7 @@ def _sections(inputs: _Inputs) -> list[tuple[str, str, str]]:
         ("verdict", "Verdict", verdict_box(summary)),
         ("run", "Run", manifest_list(run.manifest, summary)),
         ("budgets", "Budgets", _budgets(summary)),
+        ("audit", "Integrity audit", audit_section(summary)),
         ("endpoints", "Endpoints", _endpoints(summary)),
         ("journeys", "Journeys", _journeys(summary)),
         ("latency-over-time", "Latency over time", _latency_over_time(inputs.series)),

@@ -6,7 +6,9 @@ reporting interval and recorded with :func:`dvcschema.histograms.record_values`
 (vectorised: no Python loop per value), so ten million requests take seconds. The
 folder has the same files and formats as a real run: ``histograms.json``,
 ``histograms_intervals.jsonl``, ``summary.json``, ``manifest.json``,
-``locust_stats_history.csv`` and ``locust_failures.csv``.
+``locust_stats_history.csv`` and ``locust_failures.csv``. ``generator_cpu_percent``
+sets the load generator's CPU use; above 90% the summary marks it unreliable, in the
+words ``dvcload.results.generator_health`` uses.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
+from analysis.gate import GENERATOR_CPU_LIMIT_PERCENT
 from analysis.runfolder import write_json
 from analysis.summary import build_summary, section_figures
 from dvcschema.histograms import EndpointHistogram, encode, new_histogram, record_values
@@ -55,6 +58,7 @@ class RunModel:
     scenario: str = "synthetic"
     partial: bool = False
     slowdown: float = 1.0  # multiplies every latency (a slower portal)
+    generator_cpu_percent: float = 10.0  # of one core; above 90 the generator was saturated
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -167,7 +171,7 @@ def _summary(model: RunModel, sections: dict[str, _Section]) -> dict[str, Any]:
         },
         "partial": model.partial,
         "users": {"max": model.users},
-        "generator": {"cpu_seconds": 1.0, "cpu_percent": 10.0},
+        "generator": generator_summary(model.generator_cpu_percent, duration_s),
         **model.extra,
     }
     return build_summary(
@@ -178,6 +182,22 @@ def _summary(model: RunModel, sections: dict[str, _Section]) -> dict[str, Any]:
         endpoints=sections["endpoints"].entries(),
         extra=extra,
     )
+
+
+def generator_summary(cpu_percent: float, duration_s: float) -> dict[str, Any]:
+    """``summary.json``'s ``generator`` as ``dvcload.results.generator_health`` writes it."""
+    health: dict[str, Any] = {
+        "cpu_seconds": round(cpu_percent * duration_s / 100.0, 3),
+        "cpu_percent": round(cpu_percent, 1),
+        "reliable": cpu_percent <= GENERATOR_CPU_LIMIT_PERCENT,
+    }
+    if not health["reliable"]:
+        health["reason"] = (
+            f"the load generator used {cpu_percent:.0f}% of a CPU core (limit "
+            f"{GENERATOR_CPU_LIMIT_PERCENT:.0f}%): response times include time spent waiting "
+            "for the generator itself; use --processes or a lighter load"
+        )
+    return health
 
 
 def _manifest(model: RunModel) -> dict[str, Any]:

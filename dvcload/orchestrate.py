@@ -107,6 +107,7 @@ def execute_run(
     distribution: Distribution | None = None,
     budgets: BudgetSet | None = None,
     policy: TargetPolicy | None = None,
+    allow_unreliable: bool = False,
 ) -> tuple[Path, RunOutcome]:
     """Run ``scenario``; return the results folder and how the run ended.
 
@@ -121,6 +122,7 @@ def execute_run(
         outcome = _execute(
             scenario, folder, on_progress=on_progress,
             distribution=distribution or Distribution(), budgets=budgets, policy=policy,
+            allow_unreliable=allow_unreliable,
         )  # fmt: skip
         return folder, outcome
     except ConfigError:
@@ -176,6 +178,7 @@ def _execute(
     distribution: Distribution,
     budgets: BudgetSet,
     policy: TargetPolicy,
+    allow_unreliable: bool = False,
 ) -> RunOutcome:
     assert scenario.load is not None  # dvcload run refuses a scenario without one
     population = generate_population(scenario.population.size, seed=scenario.seed)
@@ -202,7 +205,9 @@ def _execute(
             master=distribution.master(stack, folder, host),
             on_flush=flush,
         )
-    summary, gate = writer.final(load, budgets=budgets, aborted=live.reason)
+    summary, gate = writer.final(
+        load, budgets=budgets, aborted=live.reason, allow_unreliable=allow_unreliable
+    )
     ok = bool(summary["requests"] > summary["failures"])
     return RunOutcome(ok, stop.signal, None if gate is None else gate.passed)
 

@@ -73,9 +73,15 @@ class ResultsWriter:
         self._write(load, complete=False)
 
     def final(
-        self, load: LoadRun, *, budgets: BudgetSet | None = None, aborted: str | None = None
+        self,
+        load: LoadRun,
+        *,
+        budgets: BudgetSet | None = None,
+        aborted: str | None = None,
+        allow_unreliable: bool = False,
     ) -> tuple[dict[str, Any], GateResult | None]:
-        """The finished (or interrupted) run: its files, its gate, then its report."""
+        """The finished (or interrupted) run: its files, its gate, then its report
+        (``allow_unreliable``: a saturated generator does not fail the gate)."""
         from analysis.gate import run_gate  # imported here: SciPy and Matplotlib take seconds
         from analysis.report import write_report
 
@@ -86,7 +92,7 @@ class ResultsWriter:
         gate = None
         if (budgets is not None and not budgets.is_empty) or "audit" in summary:
             # before the report, which shows the verdict; a failed audit fails the gate
-            gate = run_gate(self.folder, budgets or BudgetSet())
+            gate = run_gate(self.folder, budgets or BudgetSet(), allow_unreliable=allow_unreliable)
         write_report(self.folder)
         return summary, gate
 

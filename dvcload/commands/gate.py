@@ -1,10 +1,12 @@
-"""``dvcload gate RUN [--baseline RUN] [--budgets FILE]``: pass or fail a run on its budgets.
+"""``dvcload gate RUN [--baseline RUN] [--budgets FILE] [--allow-unreliable]``: pass or
+fail a run on its budgets.
 
 The budgets are the scenario's (from the run's manifest) with a ``--budgets`` file
 merged over them, key by key. Writes ``gate.json``, ``junit.xml`` and ``gate.md`` into
 the run folder and the verdict into its ``summary.json``. Exit code 0 when every
-budget holds, 1 when one fails, 2 for bad input (no such folder, a malformed budgets
-file, no budgets at all).
+budget holds, 1 when one fails or the run is untrustworthy (its load generator was
+saturated; ``--allow-unreliable`` gates it on its budgets anyway), 2 for bad input (no
+such folder, a malformed budgets file, no budgets at all).
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type="path",
         help="a budgets YAML file; its keys override the scenario's budgets",
     )
+    parser.add_argument(
+        "--allow-unreliable",
+        action="store_true",
+        help="gate a run whose load generator was saturated on its budgets alone "
+        "(the generator check is listed as allowed)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the verdict line")
 
 
@@ -40,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
     folder = RunFolder.open(args.run_folder)
     budgets = _budgets(folder.scenario_budgets(), args.budgets, audited="audit" in folder.summary)
-    result = run_gate(folder.path, budgets, baseline=args.baseline)
+    result = run_gate(
+        folder.path, budgets, baseline=args.baseline, allow_unreliable=args.allow_unreliable
+    )
     if not args.quiet:
         print((folder.path / GATE_MD).read_text(encoding="utf-8"))
     print(f"dvcload gate: {result.headline}", file=sys.stderr)

@@ -72,6 +72,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--budgets", type="path", metavar="FILE",
         help="a budgets YAML file; its keys override the scenario's budgets",
     )  # fmt: skip
+    parser.add_argument(
+        "--allow-unreliable", action="store_true",
+        help="gate the run on its budgets even if the load generator was saturated",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
@@ -91,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     folder, outcome = execute_run(
         scenario, out_root=out_root, on_progress=progress,
         distribution=Distribution(**distribution), budgets=budgets, policy=policy,
+        allow_unreliable=args.allow_unreliable,
     )  # fmt: skip
     print(folder)
     if outcome.signal is not None:

@@ -24,6 +24,7 @@ SECTIONS = [
     "Verdict",
     "Run",
     "Budgets",
+    "Integrity audit",
     "Endpoints",
     "Journeys",
     "Latency over time",
