@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from dvcload import __version__
-from dvcload.argtypes import ArgumentParser
 from dvcload.commands import COMMAND_MODULES
+from dvcschema.argtypes import ArgumentParser
 from dvcschema.errors import DvcloadError, RunError, one_line
 
 EXIT_OK = 0

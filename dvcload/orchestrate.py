@@ -23,8 +23,8 @@ from typing import Any
 
 import gevent
 
-from dvcload.argtypes import check_out_folder
 from dvcload.results import ResultsWriter
+from dvcschema.argtypes import check_out_folder
 from dvcschema.budgets import BudgetSet
 from dvcschema.errors import ConfigError, shown
 from dvcschema.scenario import Scenario, target_policy

@@ -1,8 +1,10 @@
 """Capacity plans: servers per tier per interval for a day's arrival profile.
 
-:func:`plan_capacity` is the pure function behind ``dvcload plan``: plain Python and
-NumPy in, a :class:`CapacityPlan` out that the command line prints and serialises
-(:meth:`CapacityPlan.to_dict`) and :func:`models.plot.plot_staffing` draws.
+:func:`plan_capacity` is the pure function behind ``dvcload plan`` (through the
+``planning`` package): plain Python and NumPy in, a :class:`CapacityPlan` out that is
+printed, serialised (:meth:`CapacityPlan.to_dict`) and drawn
+(:func:`models.plot.plot_staffing`). :func:`staffing_grid` is the grid it staffs on,
+the one place that grid is defined (the Monte Carlo of a plan staffs on it too).
 
 Each tier is an M/G/c station fed at ``visits * lambda(t)`` requests per second
 with the tier's own service time (mean and CV: exponential for CV 1, lognormal
@@ -167,6 +169,72 @@ class CapacityPlan:
         }
 
 
+@dataclass(frozen=True)
+class StaffingGrid:
+    """The fine grid a plan is staffed on, cut into its reporting intervals.
+
+    Attributes
+    ----------
+    times_s : ndarray
+        The grid (s): from the profile's first time, every ``resolution_s``, to the end
+        of the last interval.
+    interval : ndarray of int
+        The interval each grid time belongs to.
+    interval_starts_s : ndarray
+        Start of each interval (s).
+    """
+
+    times_s: FloatArray
+    interval: IntArray
+    interval_starts_s: FloatArray
+
+    @property
+    def first_index(self) -> IntArray:
+        """Index of each interval's first grid time (for ``np.maximum.reduceat``)."""
+        n_int = self.interval_starts_s.size
+        return np.searchsorted(self.interval, np.arange(n_int)).astype(np.int64)
+
+
+def staffing_grid(
+    times_s: ArrayLike, *, interval_s: float = 3600.0, resolution_s: float | None = None
+) -> StaffingGrid:
+    """The grid :func:`plan_capacity` staffs on: intervals of ``interval_s`` from ``times_s[0]``.
+
+    The intervals cover ``[times_s[0], times_s[-1])`` (the last one may run past the
+    end); each is checked every ``resolution_s`` (``interval_s / 60`` by default).
+
+    Parameters
+    ----------
+    times_s : array_like
+        Increasing times (s) of the arrival-rate profile.
+    interval_s : float
+        Reporting interval (s).
+    resolution_s : float, optional
+        Spacing of the grid (s).
+
+    Returns
+    -------
+    StaffingGrid
+
+    Examples
+    --------
+    >>> grid = staffing_grid([0, 7200], interval_s=3600, resolution_s=1200)
+    >>> grid.times_s.tolist(), grid.interval.tolist(), grid.interval_starts_s.tolist()
+    ([0.0, 1200.0, 2400.0, 3600.0, 4800.0, 6000.0], [0, 0, 0, 1, 1, 1], [0.0, 3600.0])
+    >>> grid.first_index.tolist()
+    [0, 3]
+    """
+    u = np.atleast_1d(np.asarray(times_s, dtype=np.float64))
+    step = interval_s / 60 if resolution_s is None else resolution_s
+    if not (math.isfinite(step) and step > 0):
+        raise ModelError(f"resolution_s must be > 0, got {resolution_s!r}")
+    n_int = max(1, math.ceil((u[-1] - u[0]) / interval_s - 1e-9))
+    starts = u[0] + interval_s * np.arange(n_int)
+    fine = np.arange(u[0], u[0] + n_int * interval_s, step)
+    which = np.minimum(((fine - u[0]) // interval_s).astype(np.int64), n_int - 1)
+    return StaffingGrid(fine, which, starts)
+
+
 def plan_capacity(
     tiers: Sequence[TierDemand],
     times_s: ArrayLike,
@@ -194,7 +262,8 @@ def plan_capacity(
     interval_s : float
         Reporting interval (s); the plan covers ``[times_s[0], times_s[-1])``.
     resolution_s : float, optional
-        Spacing of the staffing grid; ``interval_s / 60`` by default.
+        Spacing of the staffing grid; ``interval_s / 60`` by default
+        (:func:`staffing_grid`).
 
     Returns
     -------
@@ -223,13 +292,9 @@ def plan_capacity(
         raise ModelError(
             f"need at least two (time, rate) points, got {u.size} times and {lam.size} rates"
         )
-    step = interval_s / 60 if resolution_s is None else resolution_s
-    if not (math.isfinite(step) and step > 0):
-        raise ModelError(f"resolution_s must be > 0, got {resolution_s!r}")
-    n_int = max(1, math.ceil((u[-1] - u[0]) / interval_s - 1e-9))
-    starts = u[0] + interval_s * np.arange(n_int)
-    fine = np.arange(u[0], u[0] + n_int * interval_s, step)
-    which = np.minimum(((fine - u[0]) // interval_s).astype(np.int64), n_int - 1)
+    grid = staffing_grid(u, interval_s=interval_s, resolution_s=resolution_s)
+    fine, which, starts = grid.times_s, grid.interval, grid.interval_starts_s
+    n_int = starts.size
     rate_fine = np.interp(fine, u, lam)
     mean_rate = np.array([rate_fine[which == i].mean() for i in range(n_int)])
     peak_rate = np.array([rate_fine[which == i].max() for i in range(n_int)])

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from dvcload.argtypes import ArgumentParser, register
+from dvcschema.argtypes import ArgumentParser, register
 from dvcschema.errors import ConfigError, DvcloadError, one_line
 
 READY_PREFIX = "dvcload portal listening on "

@@ -16,11 +16,11 @@ from numpy.testing import assert_allclose
 
 from analysis.accesslog import read_access_log
 from analysis.calibrate import calibrate_runs
-from dvcload import calibrated
 from dvcschema.errors import ConfigError
 from dvcschema.scenario import load_scenario
 from dvcschema.units import parse_duration_s
 from models import demand_from_response_time
+from planning import calibrated
 
 MakeRun = Callable[..., Path]
 WEB_MEAN_S = 0.050

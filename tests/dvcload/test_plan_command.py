@@ -176,3 +176,21 @@ def test_peak_servers_rebuilt_by_hand_from_the_printed_inputs(
 
 def _meets_all(q: MMc) -> bool:
     return bool(q.response_quantile(0.95) <= 0.25 and q.prob_wait <= 0.2 and q.utilization <= 0.8)
+
+
+def test_model_replaces_the_demands_and_the_text_says_so(
+    tmp_path: Path, dvcload_cmd: list[str]
+) -> None:
+    model = tmp_path / "calibrated.yaml"
+    model.write_text(
+        "version: 1\ntiers:\n  web: {service_time: 10ms, cv: 1, visits: 6, source: access_log}\n",
+        encoding="utf-8",
+    )
+    path = _scenario(tmp_path, BY_HAND)
+    text = _plan(dvcload_cmd, tmp_path, path, "--model", model)
+    assert text.returncode == 0, text.stderr
+    said = f"demands of web (access_log) from the calibrated model {model}"
+    assert text.stdout.splitlines()[0] == f"{said} (dvcload calibrate)"
+    data = json.loads(_plan(dvcload_cmd, tmp_path, path, "--json", "--model", model).stdout)
+    assert data["inputs"]["tiers"]["web"]["service_time"] == "10ms"
+    assert data["inputs"]["tiers"]["app"]["service_time"] == "50ms"  # not in the model: kept

@@ -45,7 +45,7 @@ def line_types(levels: int) -> LineList:
 def test_shown_is_short_and_quick_whatever_the_value(value: object) -> None:
     started = time.perf_counter()
     text = shown(value)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 10.0  # a runaway (a full repr is exponential)
     assert len(text) <= MAX_SHOWN_CHARS
     assert "\n" not in text
 

@@ -23,7 +23,7 @@ def _refused(path: Path, fragment: str, *, limit: int = 1024) -> None:
     started = time.perf_counter()
     with pytest.raises(ConfigError, match=fragment) as info:
         read_bytes(path, limit=limit)
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 30.0  # a runaway, not a timing: a FIFO blocks for ever
     assert str(info.value).startswith(f"{path}: ")
 
 

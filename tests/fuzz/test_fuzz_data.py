@@ -163,7 +163,7 @@ def test_inputs_found_by_fuzzing_fail_cleanly(
     path.write_bytes(data)
     started = time.perf_counter()
     assert not loads_or_fails_cleanly(lambda: readers[reader](path))
-    assert time.perf_counter() - started < 5.0
+    assert time.perf_counter() - started < 30.0  # a runaway, not a timing
 
 
 @pytest.mark.parametrize("reader", [*YAML_READERS, "portal-population"])
@@ -178,7 +178,7 @@ def test_readers_refuse_a_fifo_and_a_device_at_once(tmp_path: Path, reader: str)
     for path in (fifo, device):
         started = time.perf_counter()
         assert not loads_or_fails_cleanly(lambda path=path: readers[reader](path))
-        assert time.perf_counter() - started < 5.0
+        assert time.perf_counter() - started < 30.0  # a runaway, not a timing
 
 
 # -- population files ---------------------------------------------------------------------

@@ -108,7 +108,7 @@ def test_random_yaml_structures_as_scenarios_load_or_fail_cleanly(tmp_path: Path
 
 
 def test_mutated_capacity_sections_load_and_plan_or_fail_cleanly(tmp_path: Path) -> None:
-    from dvcload.commands.plan import build_plan
+    from planning import build_plan
 
     tally = Tally("capacity_mutations")
     path = tmp_path / "plan.yaml"

@@ -75,7 +75,10 @@ def exit_code(argv: list[str]) -> int:
         (["--size", "50000001"], "--size: '50000001' is out of range; allowed: 1 to 50000000"),
         (["--size", "ten"], "argument --size: 'ten' is not a whole number"),
         (["--seed", "-5"], "--seed: '-5' is out of range; allowed: 0 to"),
-        (["--partition", "5/4"], "--partition: '5/4' is not valid; allowed: K/N with K counted from 0 and 0 <= K < N"),
+        (
+            ["--partition", "5/4"],
+            "--partition: '5/4' is not valid; allowed: K/N with K counted from 0 and 0 <= K < N",
+        ),
         (["--partition", "4/4"], "allowed: K/N with K counted from 0"),
         (["--partition", "1/0"], "allowed: K/N with K counted from 0"),
         (["--partition", "-1/4"], "allowed: K/N with K counted from 0"),

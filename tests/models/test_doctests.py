@@ -19,17 +19,5 @@ def test_docstring_examples(name: str) -> None:
     assert result.failed == 0
 
 
-def test_models_imports_nothing_else_of_dvcload() -> None:
-    import ast
-    from pathlib import Path
-
-    ours = {"dvcload", "dvcschema", "loadgen", "analysis", "portal"}
-    for path in Path(models.__path__[0]).glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                names = (
-                    [a.name for a in node.names]
-                    if isinstance(node, ast.Import)
-                    else [node.module or ""]
-                )
-                assert not {n.split(".")[0] for n in names} & ours, path
+# That models imports nothing else of ours is guarded with the other packages' rows in
+# tests/test_layering.py.

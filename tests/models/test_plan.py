@@ -8,14 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models import Budget, ModelError, TierDemand, plan_capacity
+from models import Budget, CapacityPlan, ModelError, TierDemand, plan_capacity
+from models.plan import staffing_grid
 from models.plot import plot_staffing
 
 HOURS = np.arange(25) * 3600.0
 RATE = 200 + 1800 * np.exp(-(((np.arange(25) - 20) / 1.5) ** 2))  # a deadline evening
 
 
-def day_plan(method: str = "mol") -> object:
+def day_plan(method: str = "mol") -> CapacityPlan:
     return plan_capacity(
         [TierDemand("web", 0.08), TierDemand("db", 0.01, visits=5, max_servers=30)],
         HOURS,
@@ -68,3 +69,25 @@ def test_plan_validation(tiers: list[TierDemand], budgets: list[Budget], match: 
 def test_tier_validation() -> None:
     with pytest.raises(ModelError, match="service_time_s"):
         TierDemand("web", 0.0)
+
+
+def test_the_plan_is_staffed_on_the_staffing_grid() -> None:
+    plan = day_plan()
+    grid = staffing_grid(HOURS, interval_s=3600.0)
+    assert plan.times_s.tolist() == grid.times_s.tolist()
+    assert plan.interval_starts_s.tolist() == grid.interval_starts_s.tolist()
+    assert grid.times_s[1] - grid.times_s[0] == 60.0  # interval / 60 by default
+
+
+def test_the_grid_cuts_a_partial_last_interval_and_starts_each_at_its_first_point() -> None:
+    grid = staffing_grid([30.0, 30.0 + 2.5 * 3600], interval_s=3600.0, resolution_s=900.0)
+    assert grid.interval_starts_s.tolist() == [30.0, 3630.0, 7230.0]
+    assert grid.times_s[-1] == 30.0 + 3 * 3600 - 900  # the last interval runs to its end
+    assert grid.first_index.tolist() == [0, 4, 8]
+    assert np.all(grid.interval[grid.first_index] == np.arange(3))
+
+
+@pytest.mark.parametrize("resolution_s", [0.0, -1.0, float("nan")])
+def test_the_grid_refuses_a_resolution_that_is_not_positive(resolution_s: float) -> None:
+    with pytest.raises(ModelError, match="resolution_s must be > 0"):
+        staffing_grid([0, 3600], resolution_s=resolution_s)

@@ -1,4 +1,4 @@
-"""``dvcload plan --model FILE``: a calibrated model's tier demands in a capacity plan.
+"""A calibrated model's tier demands in a capacity plan (``dvcload plan --model FILE``).
 
 ``dvcload calibrate`` writes the file (:mod:`analysis.calibrate`); this module reads
 it strictly (unknown keys, wrong units and impossible values are one-line
@@ -7,17 +7,13 @@ dataclasses of :mod:`dvcschema.capacity`, and puts its demands into a scenario's
 ``capacity:`` section: a tier of the same name keeps its ``max_servers`` and budgets
 and takes the model's ``service_time``, ``cv`` and ``visits`` (replacing any range
 the scenario gave for them); a tier only in the model is added under the shared
-budgets; a tier only in the scenario is kept as written.
+budgets; a tier only in the scenario is kept as written::
 
-The two hooks in ``dvcload/commands/plan.py``::
-
-    calibrated.add_option(parser)                      # in configure()
-    spec = calibrated.apply(spec, args.model)          # in run(), after _capacity()
+    spec = calibrated.apply(spec, path)     # then planning.make_plan(spec, ...)
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -33,16 +29,6 @@ SOURCES = ("access_log", "response_time", "regression")
 DISTS = ("exponential", "lognormal", "deterministic")
 MAX_SERVICE_TIME_S = 3600.0
 _INFO_KEYS = ("sample_cv", "std_error", "n", "utilization", "why", "endpoints")
-
-
-def add_option(parser: argparse.ArgumentParser) -> None:
-    """``--model FILE``: tier demands from ``dvcload calibrate`` replace the scenario's."""
-    parser.add_argument(
-        "--model",
-        metavar="FILE",
-        type="path",
-        help="a calibrated model (dvcload calibrate): its tier demands replace the scenario's",
-    )
 
 
 def apply(spec: CapacitySpec, path: Path | None) -> CapacitySpec:

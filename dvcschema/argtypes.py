@@ -181,9 +181,9 @@ def check_out_folder(folder: Path, *, error: Callable[[str], Exception]) -> None
 
 
 # The limits repeat the schema's (dvcschema.load.MAX_USERS, MAX_RATE_PER_S; portal.config
-# MAX_SERVERS, MAX_MEAN_MS; dvcload.commands.population.MAX_SIZE; plan_montecarlo
+# MAX_SERVERS, MAX_MEAN_MS; dvcload.commands.population.MAX_SIZE; planning.montecarlo
 # MAX_SAMPLES) without importing them: every command would pay for NumPy at start-up.
-# tests/dvcload/test_argtypes.py checks that they agree.
+# tests/dvcschema/test_argtypes.py checks that they agree.
 TYPES: dict[str, Callable[[str], Any]] = {
     "port": whole_number(1, 65_535),
     "port_or_0": whole_number(0, 65_535),

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dvcload import argtypes
 from dvcload.cli import build_parser
+from dvcschema import argtypes
 from dvcschema.errors import MAX_SHOWN_CHARS
 
 
@@ -90,8 +90,8 @@ def test_an_out_folder_is_a_folder_or_can_become_one(tmp_path: Path) -> None:
 def test_the_limits_agree_with_the_schema() -> None:
     from dvcload.commands.population import MAX_SIZE
     from dvcload.commands.run import MAX_PROCESSES
-    from dvcload.plan_montecarlo import MAX_SAMPLES
     from dvcschema.load import MAX_RATE_PER_S, MAX_USERS
+    from planning import MAX_SAMPLES
     from portal.config import MAX_MEAN_MS, MAX_SERVERS
 
     t = argtypes.TYPES
@@ -124,7 +124,7 @@ def _value_actions(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.
 
 def test_every_value_of_every_command_has_a_checked_type() -> None:
     """A value without ``type=`` (or ``choices``) reaches the command unchecked: any length,
-    any digits. Every one is declared with a type of :mod:`dvcload.argtypes`."""
+    any digits. Every one is declared with a type of :mod:`dvcschema.argtypes`."""
     actions = _value_actions(build_parser())
     assert len(actions) > 40
     unchecked = [name for name, action in actions if action.type is None and not action.choices]

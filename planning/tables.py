@@ -1,28 +1,23 @@
-"""The figures ``dvcload plan`` computes besides the schedule, for its report and JSON.
+"""The figures of a plan besides its schedule: the peak hour by hand, latency against servers.
 
 * the peak hour by hand: sessions/s x visits = requests/s, x service time = erlangs,
   and the servers each budget needs at that load (the plan takes the largest);
 * latency against servers at the peak hour: utilisation, P(wait) (Erlang C), mean wait
   and p95 (the M/G/c approximations of :mod:`models.approximations`, exact for cv 1),
-  from the fewest servers that keep the queue stable to ~1.5x the plan, and its PNG.
-
-:class:`PlanRun` bundles one run of the command: scenario, central plan, curve, what-ifs,
-Monte Carlo spread and these tables.
+  from the fewest servers that keep the queue stable to ~1.5x the plan
+  (:mod:`planning.plots` draws them).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from os import PathLike
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from dvcload.plan_montecarlo import Curve, MonteCarlo, Spike
 from dvcschema.capacity import CapacitySpec, TierSpec
-from dvcschema.scenario import Scenario
 from dvcschema.units import format_duration_s
 from models import (
     Budget,
@@ -33,6 +28,8 @@ from models import (
     min_servers,
     service_distribution,
 )
+from planning.curve import Curve
+from planning.montecarlo import MonteCarlo
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -44,7 +41,7 @@ PLOT_POINTS = 40
 def by_hand(
     spec: CapacitySpec, plan: CapacityPlan, curve: Curve, budgets: dict[str, list[Budget]], i: int
 ) -> dict[str, dict[str, Any]]:
-    """Per tier, the chain from the peak row's arrival rate to its servers (central values)."""
+    """Per tier, the chain from row ``i``'s arrival rate to its servers (central values)."""
     out = {}
     for tier, tp in zip(spec.tiers, plan.tiers, strict=True):
         service = service_distribution(tier.service_time_s, tier.cv)
@@ -156,57 +153,3 @@ def _latency(
         ),
         marks={c: m for c, m in marks.items() if c_min <= c <= c_max},
     )
-
-
-def plot_latency(tables: list[LatencyTable], path: str | PathLike[str], *, title: str) -> None:
-    """A PNG with one panel per tier: p95 and mean wait against servers (log scale)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure as MplFigure
-
-    fig = MplFigure(figsize=(4.2 * len(tables), 4.2), dpi=110, layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = np.atleast_1d(fig.subplots(1, len(tables)))
-    floor_ms = 1e-3  # a log axis: waits below a microsecond are drawn at it
-    for ax, t in zip(axes, tables, strict=True):
-        p95_ms = np.maximum(t.p95_response_s * 1000, floor_ms)
-        ax.plot(t.servers, p95_ms, color="tab:red", lw=1.8, label="p95 response")
-        wait_ms = np.maximum(t.mean_wait_s * 1000, floor_ms)
-        ax.plot(t.servers, wait_ms, color="tab:blue", lw=1.2, label="mean wait")
-        for c, mark in t.marks.items():
-            ax.axvline(c, color="0.4", lw=0.8, ls="-" if mark.startswith("planned") else ":")
-            ax.annotate(mark, (c, 0.02), xycoords=("data", "axes fraction"), fontsize="x-small",
-                        rotation=90, va="bottom", ha="right")  # fmt: skip
-        ax.set_yscale("log")
-        ax.set_ylim(bottom=floor_ms)
-        ax.margins(x=0.05)
-        ax.set_xlabel("servers")
-        ax.set_ylabel("ms (log scale)")
-        ax.set_title(f"{t.tier}: {t.offered_load:,.1f} erlangs", fontsize="medium")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper right", fontsize="small")
-    fig.suptitle(title, fontsize="medium")
-    fig.savefig(path, format="png")
-
-
-@dataclass(frozen=True)
-class PlanRun:
-    """Everything one ``dvcload plan`` computed, for the text report and the JSON."""
-
-    scenario: Scenario
-    spec: CapacitySpec
-    plan: CapacityPlan
-    curve: Curve
-    surge: float
-    spikes: tuple[Spike, ...]
-    mc: MonteCarlo | None
-    hand: dict[str, dict[str, Any]]
-    latency: list[LatencyTable]
-
-    @property
-    def peak(self) -> int:
-        return peak_interval(self.plan)
-
-
-def peak_interval(plan: CapacityPlan) -> int:
-    """The interval with the highest arrival rate (the first, on a tie)."""
-    return int(np.argmax(plan.peak_arrival_rate_per_s))

@@ -1,11 +1,11 @@
-"""The text of ``dvcload plan``: every figure next to where it comes from.
+"""The text report of a plan: every figure next to where it comes from.
 
 The schedule (a table per tier, P50/P90 of the Monte Carlo next to the central plan's
 servers), the assumptions, the derivation of the arrival peak (each named input with
 its range and source, each named formula, with central value, P50 and P90), the
 ranges of the tiers' inputs, the peak hour by hand, and latency against servers at the
-peak hour. The figures come from :mod:`dvcload.plan_tables` and
-:mod:`dvcload.plan_montecarlo`; this module only lays them out.
+peak hour. The figures come from :class:`planning.plan.PlanRun`; this module only lays
+them out, with the one clock format of :func:`planning.clock.clock`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from dvcload.plan_montecarlo import MonteCarlo
-from dvcload.plan_tables import LatencyTable, PlanRun
 from dvcschema.capacity import CapacitySpec, TierSpec
 from dvcschema.capacity_inputs import Figure
 from dvcschema.units import format_duration_s
 from models import CapacityPlan
 from models.plan import TierPlan
+from planning.clock import clock
+from planning.montecarlo import MonteCarlo
+from planning.plan import PlanRun
+from planning.tables import LatencyTable
 
 METHOD_NAMES = {
     "mol": "MOL, modified offered load (Jennings, Mandelbaum, Massey & Whitt 1996)",
@@ -60,7 +62,7 @@ def _assumptions(run: PlanRun) -> list[str]:
             "arrivals",
             f"{spec.arrivals.kind}{derived}, in sessions/s by clock time: peak"
             f" {float(curve.rate_per_s.max()):,.1f}/s, {sessions:,.0f}"
-            f" sessions over {_clock(start)}-{_clock(end)}",
+            f" sessions over {clock(start)}-{clock(end)}",
         ),
         (
             "surge",
@@ -79,7 +81,7 @@ def _assumptions(run: PlanRun) -> list[str]:
             " request's wait + service at that tier, not a whole page or journey",
         ),
     ]
-    lines = [f"Capacity plan for {run.scenario.name!r} ({run.scenario.source})"]
+    lines = [f"Capacity plan for {run.name!r} ({run.source})"]
     lines += [_wrapped(label, text) for label, text in notes if text]
     lines += [f"{'':12}{t.name:<10} {_budget_text(spec, t)}" for t in spec.tiers]
     lines.append(f"  {'demands':<10}{'tier':<10} service time  cv     visits/session  max servers")
@@ -122,10 +124,11 @@ def _budget_text(spec: CapacitySpec, tier: TierSpec) -> str:
     return ", ".join(b.expression + (" (own)" if b.tier else "") for b in spec.budgets_for(tier))
 
 
-_HEADER = (
-    f"  {'time':<11}  {'mean/s':>10}  {'peak/s':>8}  {'load (E)':>9}  {'servers':>8}"
-    f"  {'util':>5}  {'p95':>9}  {'P(wait)':>7}"
-)
+def _header(time_width: int) -> str:
+    return (
+        f"  {'time':<{time_width}}  {'mean/s':>10}  {'peak/s':>8}  {'load (E)':>9}"
+        f"  {'servers':>8}  {'util':>5}  {'p95':>9}  {'P(wait)':>7}"
+    )
 
 
 def _tier_table(run: PlanRun, tp: TierPlan) -> list[str]:
@@ -133,18 +136,20 @@ def _tier_table(run: PlanRun, tp: TierPlan) -> list[str]:
     tier = next(t for t in spec.tiers if t.name == tp.name)
     spread = run.mc.tier_percentiles(tp.name) if run.mc is not None else None
     cap = f"; at most {tier.max_servers:,} servers" if tier.max_servers is not None else ""
+    times = [f"{clock(s)}-{clock(s + plan.interval_s)}" for s in plan.interval_starts_s]
+    width = max(11, *map(len, times))  # HH:MM-HH:MM, wider for times off the minute
     lines = [
         f"{tier.name}: {format_duration_s(tier.service_time_s)} per request (cv {tier.cv:g}),"
         f" {tier.visits:g} visits per session{cap}",
-        _HEADER + (f"  {'P50':>6}  {'P90':>6}" if spread is not None else ""),
+        _header(width) + (f"  {'P50':>6}  {'P90':>6}" if spread is not None else ""),
     ]
-    for i, start in enumerate(plan.interval_starts_s):
+    for i, span in enumerate(times):
         mark = "  <- peak" if i == run.peak else ""
         if tp.exceeds_max[i]:
             mark += "  ! above max_servers"
         mc = f"  {spread[0, i]:>6,}  {spread[1, i]:>6,}" if spread is not None else ""
         lines.append(
-            f"  {_clock(start)}-{_clock(start + plan.interval_s)}"
+            f"  {span:<{width}}"
             f"  {plan.mean_arrival_rate_per_s[i]:>10,.1f}  {plan.peak_arrival_rate_per_s[i]:>8,.1f}"
             f"  {tp.peak_offered_load[i]:>9,.1f}  {int(tp.servers[i]):>8,}"
             f"  {tp.utilization[i]:>5.2f}  {_duration(tp.p95_response_s[i]):>9}"
@@ -159,7 +164,7 @@ def _peak_summary(run: PlanRun) -> list[str]:
     at_peak = [(t.name, int(t.servers[i])) for t in plan.tiers]
     largest = [(t.name, int(t.servers.max()), int(t.servers.argmax())) for t in plan.tiers]
     lines = [
-        f"Peak {_clock(start)}-{_clock(start + plan.interval_s)} (arrivals up to"
+        f"Peak {clock(start)}-{clock(start + plan.interval_s)} (arrivals up to"
         f" {plan.peak_arrival_rate_per_s[i]:,.1f} sessions/s): "
         + " + ".join(f"{name} {n:,}" for name, n in at_peak)
         + f" = {sum(n for _, n in at_peak):,} servers",
@@ -176,7 +181,7 @@ def _peak_summary(run: PlanRun) -> list[str]:
     lines += [
         "Largest need over the day: "
         + ", ".join(
-            f"{name} {n:,} (first at {_clock(plan.interval_starts_s[k])})" for name, n, k in largest
+            f"{name} {n:,} (first at {clock(plan.interval_starts_s[k])})" for name, n, k in largest
         )
         + f"; together {sum(n for _, n, _ in largest):,}",
         textwrap.fill(
@@ -197,7 +202,7 @@ def above_max(plan: CapacityPlan) -> str:
     """``''`` when every tier fits its ``max_servers``; else which tiers, and when."""
     starts = plan.interval_starts_s
     over = [
-        f"{t.name} at {', '.join(_clock(starts[i]) for i in np.flatnonzero(t.exceeds_max))}"
+        f"{t.name} at {', '.join(clock(starts[i]) for i in np.flatnonzero(t.exceeds_max))}"
         for t in plan.tiers
         if t.exceeds_max.any()
     ]
@@ -292,7 +297,7 @@ def by_hand_lines(hand: dict[str, dict[str, Any]], plan: CapacityPlan, i: int) -
     start = plan.interval_starts_s[i]
     lines = [
         _fill(
-            f"Peak hour {_clock(start)}-{_clock(start + plan.interval_s)} by hand (central"
+            f"Peak hour {clock(start)}-{clock(start + plan.interval_s)} by hand (central"
             " values): sessions/s x visits = requests/s; x service time = load (erlangs); the"
             " servers each budget needs at that load; the plan takes the largest"
         )
@@ -322,8 +327,8 @@ def latency_lines(tables: list[LatencyTable], plan: CapacityPlan, i: int) -> lis
     start = plan.interval_starts_s[i]
     lines = [
         _fill(
-            f"Latency against servers at the peak hour ({_clock(start)}-"
-            f"{_clock(start + plan.interval_s)}, its peak load, central inputs): from the fewest"
+            f"Latency against servers at the peak hour ({clock(start)}-"
+            f"{clock(start + plan.interval_s)}, its peak load, central inputs): from the fewest"
             " servers that keep the queue stable to ~1.5x the plan; p95 of the response time at"
             " the tier, mean wait in its queue"
         )
@@ -360,11 +365,6 @@ def _num(x: float) -> str:
     if abs(x) >= 1:
         return f"{x:,.4g}" if abs(x) < 100 else f"{x:,.1f}"
     return f"{x:.4g}"
-
-
-def _clock(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _duration(seconds: float) -> str:
