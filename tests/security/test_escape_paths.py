@@ -257,7 +257,7 @@ def test_run_against_a_redirect_loop_stays_under_the_ceiling(
 ) -> None:
     extra = "http: {follow_redirects: true}\n" if follow else ""
     scenario = _scenario("redirect-loop", _closed(10), rate=5, extra=extra)
-    argv = [*DVCLOAD, "run", "@WORK@/scenario.yaml", "--target", "@URL@", "--duration", "6s",
+    argv = [*DVCLOAD, "run", "@WORK@/scenario.yaml", "--target", "@URL@", "--duration", "4s",
             *OUT, "--quiet"]  # fmt: skip
     spec = {
         "loopback": {"kind": "loop"},
@@ -371,14 +371,14 @@ def test_worker_told_an_outside_host_by_its_master_refuses_it(netns_case: Case) 
 @pytest.mark.parametrize("tool", ["locust", "dvcload"])
 def test_processes_3_share_the_ceiling_of_the_scenario(netns_case: Case, tool: str) -> None:
     scenario = _scenario(
-        "shared-ceiling", _closed(30), rate=10, target="@URL@", duration="8s", population=300
+        "shared-ceiling", _closed(30), rate=10, target="@URL@", duration="5s", population=300
     )
     if tool == "locust":
         argv = [*LOCUST, "--scenario", "@WORK@/scenario.yaml", "--headless",
-                "--processes", "3", "-t", "8s"]  # fmt: skip
+                "--processes", "3", "-t", "5s"]  # fmt: skip
     else:
         argv = [*DVCLOAD, "run", "@WORK@/scenario.yaml", "--processes", "3",
-                "--duration", "8s", *OUT, "--quiet"]  # fmt: skip
+                "--duration", "5s", *OUT, "--quiet"]  # fmt: skip
     spec = {
         "loopback": {"kind": "portal"},
         "files": {"scenario.yaml": scenario},
@@ -399,7 +399,7 @@ def test_a_master_and_two_separate_workers_share_the_ceiling(netns_case: Case, t
     """Workers started on their own: Locust's ``--worker`` does not know how many share
     the run and asks its master; ``dvcload worker --partition K/2`` knows."""
     scenario = _scenario(
-        "shared-ceiling", _closed(20), rate=10, target="@URL@", duration="8s", population=300
+        "shared-ceiling", _closed(20), rate=10, target="@URL@", duration="5s", population=300
     )
     if tool == "locust":
         master = [
@@ -413,7 +413,7 @@ def test_a_master_and_two_separate_workers_share_the_ceiling(netns_case: Case, t
             "--master-bind-port",
             "@FREE_PORT@",
             "-t",
-            "8s",
+            "5s",
         ]
         workers = [[*LOCUST, "--scenario", "@WORK@/scenario.yaml", "--worker",
                     "--master-port", "@FREE_PORT@"] for _ in range(2)]  # fmt: skip
@@ -427,7 +427,7 @@ def test_a_master_and_two_separate_workers_share_the_ceiling(netns_case: Case, t
             "--master-port",
             "@FREE_PORT@",
             "--duration",
-            "8s",
+            "5s",
             *OUT,
             "--quiet",
         ]
