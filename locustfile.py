@@ -28,7 +28,7 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from dvcload.commands.run import require_load
-from dvcschema.errors import DvcloadError, TargetError
+from dvcschema.errors import DvcloadError, ScenarioError, TargetError, shown
 from dvcschema.load import ClosedLoad
 from dvcschema.scenario import Scenario, load_scenario
 from dvcschema.settings import Overrides, apply_settings
@@ -103,7 +103,7 @@ def _scenario(path: str) -> Scenario:
     if reason:
         raise TargetError(reason, source=scenario.source, field="target")
     if not isinstance(scenario.load, ClosedLoad):
-        raise TargetError(
+        raise ScenarioError(
             "open-model scenarios run with 'dvcload run' (Locust's UI drives a closed pool "
             "of users)",
             source=scenario.source,
@@ -118,7 +118,7 @@ def _refuse_host(host: str | None, policy: TargetPolicy, field: str = "--host") 
         return
     reason = policy.url_refusal(host)
     if reason is not None:
-        raise TargetError(f"{host[:120]!r}: {reason}", field=field)
+        raise TargetError(f"{shown(host)}: {reason}", field=field)
 
 
 def _ceiling(environment: Any, runner: Any, scenario: Scenario) -> RateCeiling:
