@@ -59,7 +59,7 @@ def _add_arguments(parser: Any) -> None:
     parser.set_defaults(web_host=LOOPBACK_BIND, master_bind_host=LOOPBACK_BIND)
 
 
-class Citizen(CitizenUser):
+class ScenarioCitizen(CitizenUser):
     """Bound to the scenario's workload when Locust initialises (see ``_init``)."""
 
     abstract = False
@@ -85,7 +85,7 @@ def _init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) ->
         sys.stderr.write(f"dvcload: {line}\n")
     eventloop.prepare(workload.policy)
     workload.ceiling = _ceiling(environment, runner, scenario)
-    Citizen.attach(workload)
+    ScenarioCitizen.attach(workload)
     ScenarioShape.stages = scenario.load.schedule(scenario.duration_s)  # type: ignore[union-attr]
     if web_ui is not None:
         _guard_swarm(web_ui, environment, workload.policy)

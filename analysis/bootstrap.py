@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from analysis.distribution import US_PER_MS, Distribution, percentile_targets
+from analysis.distribution import US_PER_MS, LatencyDistribution, percentile_targets
 from models._rng import RngLike, as_generator
 
 N_RESAMPLES = 2000
@@ -47,7 +47,7 @@ DEFAULT_SEED = 20251123  # a gate must give the same verdict twice on the same f
 
 
 def percentile_draws(
-    dist: Distribution, percentile: float, n_resamples: int, rng: np.random.Generator
+    dist: LatencyDistribution, percentile: float, n_resamples: int, rng: np.random.Generator
 ) -> NDArray[np.float64]:
     """Bootstrap replicates of one percentile (ms) of ``dist``.
 
@@ -73,7 +73,7 @@ def percentile_draws(
     >>> from dvcschema.histograms import new_histogram, record_values
     >>> h = new_histogram()
     >>> _ = record_values(h, np.arange(1, 10_001) * 100)
-    >>> d = Distribution.from_histogram(h)
+    >>> d = LatencyDistribution.from_histogram(h)
     >>> draws = percentile_draws(d, 95.0, 500, np.random.default_rng(1))
     >>> bool(930 < np.median(draws) < 970)
     True
@@ -92,7 +92,7 @@ def percentile_draws(
 
 
 def mean_draws(
-    dist: Distribution, n_resamples: int, rng: np.random.Generator
+    dist: LatencyDistribution, n_resamples: int, rng: np.random.Generator
 ) -> NDArray[np.float64]:
     """Bootstrap replicates of the mean latency (ms).
 
@@ -108,7 +108,7 @@ def mean_draws(
 
 
 def metric_draws(
-    dist: Distribution, metric: str, n_resamples: int, rng: np.random.Generator
+    dist: LatencyDistribution, metric: str, n_resamples: int, rng: np.random.Generator
 ) -> NDArray[np.float64]:
     """Replicates of ``metric`` (``pNN`` or ``mean``) of ``dist``, in ms."""
     if metric == "mean":
@@ -139,8 +139,8 @@ class Interval:
 
 
 def difference_interval(
-    baseline: Distribution,
-    candidate: Distribution,
+    baseline: LatencyDistribution,
+    candidate: LatencyDistribution,
     metric: str,
     *,
     n_resamples: int = N_RESAMPLES,
@@ -189,5 +189,5 @@ def difference_interval(
     )
 
 
-def _point(dist: Distribution, metric: str) -> float:
+def _point(dist: LatencyDistribution, metric: str) -> float:
     return dist.mean_ms() if metric == "mean" else dist.percentile_ms(float(metric[1:]))

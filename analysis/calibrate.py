@@ -35,7 +35,7 @@ import yaml
 from numpy.typing import NDArray
 
 from analysis.accesslog import ACCESS_LOG, AccessLog, read_access_log, sessions_of
-from analysis.distribution import Distribution
+from analysis.distribution import LatencyDistribution
 from analysis.runfolder import RunFolder, read_json
 from dvcschema import files
 from dvcschema.errors import ConfigError, shown
@@ -285,12 +285,12 @@ def _by_response_time(folder: RunFolder, servers: int, *, sessions: int) -> Tier
     )  # fmt: skip
 
 
-def _outside_estimate(mean_s: float, dist: Distribution) -> DemandEstimate:
+def _outside_estimate(mean_s: float, dist: LatencyDistribution) -> DemandEstimate:
     cv = math.sqrt(dist.variance_ms2()) / dist.mean_ms() if dist.mean_ms() > 0 else 1.0
     return DemandEstimate(mean_s, cv, dist.count, math.nan, "response_time", _family(cv), cv)
 
 
-def _response_cv(hist: Mapping[str, Distribution]) -> float:
+def _response_cv(hist: Mapping[str, LatencyDistribution]) -> float:
     counts = np.array([d.count for d in hist.values()], dtype=np.float64)
     means = np.array([d.mean_ms() for d in hist.values()])
     second = np.array([d.variance_ms2() + d.mean_ms() ** 2 for d in hist.values()])

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from analysis.bootstrap import DEFAULT_SEED, N_RESAMPLES, difference_interval
-from analysis.distribution import Distribution, merge
+from analysis.distribution import LatencyDistribution, merge
 from analysis.runfolder import RunFolder
 from dvcschema.budgets import ALL_KEY, TOTAL_KEY, Budget, BudgetSet
 from models._rng import RngLike, as_generator
@@ -41,8 +41,8 @@ PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 class Measurements:
     """What budgets are checked against: distributions by name, and the run's length."""
 
-    endpoints: Mapping[str, Distribution]
-    journeys: Mapping[str, Distribution]
+    endpoints: Mapping[str, LatencyDistribution]
+    journeys: Mapping[str, LatencyDistribution]
     duration_s: float
     tags: Mapping[str, Sequence[str]] = field(default_factory=dict)
     arrivals: Mapping[str, Any] | None = None
@@ -140,7 +140,7 @@ def evaluate(
     return checks
 
 
-def resolve(budget: Budget, measured: Measurements) -> list[tuple[str, Distribution | None]]:
+def resolve(budget: Budget, measured: Measurements) -> list[tuple[str, LatencyDistribution | None]]:
     """The targets of a budget: ``(label, distribution or None when there is no data)``."""
     key = budget.key
     if budget.metric == "dropped":
@@ -153,7 +153,7 @@ def resolve(budget: Budget, measured: Measurements) -> list[tuple[str, Distribut
     return [(key, _lookup(budget, key, measured))]
 
 
-def _lookup(budget: Budget, target: str, measured: Measurements) -> Distribution | None:
+def _lookup(budget: Budget, target: str, measured: Measurements) -> LatencyDistribution | None:
     kind, _, name = target.partition(":")
     if target == TOTAL_KEY:
         return merge(measured.endpoints.values()) if measured.endpoints else None
@@ -167,7 +167,7 @@ def _lookup(budget: Budget, target: str, measured: Measurements) -> Distribution
     return measured.endpoints.get(target)
 
 
-def metric_value(budget: Budget, dist: Distribution, duration_s: float) -> float:
+def metric_value(budget: Budget, dist: LatencyDistribution, duration_s: float) -> float:
     """The measured value of an absolute budget, in the budget's unit."""
     if budget.metric == "error_rate":
         return dist.failure_ratio
@@ -181,7 +181,7 @@ def metric_value(budget: Budget, dist: Distribution, duration_s: float) -> float
 
 
 def _absolute(
-    budget: Budget, target: str, dist: Distribution | None, measured: Measurements
+    budget: Budget, target: str, dist: LatencyDistribution | None, measured: Measurements
 ) -> Check:
     if dist is None or dist.count == 0:
         return Check(budget, target, FAILED, None, 0, _no_data(budget, target, measured))
@@ -218,8 +218,8 @@ def _regression(
     budget: Budget,
     *,
     target: str,
-    dist: Distribution | None,
-    base: Distribution | None,
+    dist: LatencyDistribution | None,
+    base: LatencyDistribution | None,
     baseline: Measurements | None,
     n_resamples: int,
     rng: np.random.Generator,

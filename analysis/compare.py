@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from analysis.bootstrap import CONFIDENCE, DEFAULT_SEED, N_RESAMPLES, difference_interval
-from analysis.distribution import Distribution, merge
+from analysis.distribution import LatencyDistribution, merge
 from analysis.runfolder import RunFolder
 from models._rng import RngLike, as_generator
 
@@ -181,7 +181,7 @@ def compare_runs(
 
 def _pairs(
     baseline: RunFolder, candidate: RunFolder
-) -> list[tuple[str, str, Distribution, Distribution]]:
+) -> list[tuple[str, str, LatencyDistribution, LatencyDistribution]]:
     pairs = [
         (TOTAL, "total", merge(baseline.endpoints.values()), merge(candidate.endpoints.values()))
     ]
@@ -198,8 +198,8 @@ def _pairs(
 def compare_distributions(
     key: str,
     kind: str,
-    baseline: Distribution,
-    candidate: Distribution,
+    baseline: LatencyDistribution,
+    candidate: LatencyDistribution,
     *,
     latency_threshold: float = LATENCY_THRESHOLD,
     confidence: float = CONFIDENCE,
@@ -225,8 +225,8 @@ def compare_distributions(
 
 
 def latency_change(
-    baseline: Distribution,
-    candidate: Distribution,
+    baseline: LatencyDistribution,
+    candidate: LatencyDistribution,
     metric: str,
     *,
     threshold: float = LATENCY_THRESHOLD,
@@ -255,19 +255,19 @@ def latency_change(
 
 
 def error_rate_change(
-    baseline: Distribution,
-    candidate: Distribution,
+    baseline: LatencyDistribution,
+    candidate: LatencyDistribution,
     *,
     confidence: float = CONFIDENCE,
     threshold: float = ERROR_RATE_THRESHOLD,
 ) -> Change:
     """The change in the failure share, with Newcombe's hybrid score interval [1]_.
 
-    >>> from analysis.distribution import Distribution
+    >>> from analysis.distribution import LatencyDistribution
     >>> import numpy as np
     >>> one = np.array([1], dtype=np.int64)
-    >>> a = Distribution(np.array([1000]), one, one, failures=10)
-    >>> b = Distribution(np.array([1000]), one, one, failures=40)
+    >>> a = LatencyDistribution(np.array([1000]), one, one, failures=10)
+    >>> b = LatencyDistribution(np.array([1000]), one, one, failures=40)
     >>> c = error_rate_change(a, b)
     >>> round(c.difference, 3), c.verdict
     (0.03, 'regression')

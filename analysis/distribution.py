@@ -1,6 +1,6 @@
 """A latency distribution as NumPy arrays: the non-empty buckets of an HDR histogram.
 
-:class:`Distribution` holds, for each non-empty bucket of an HdrHistogram, its count
+:class:`LatencyDistribution` holds, for each non-empty bucket of an HdrHistogram, its count
 and its lowest and highest equivalent values. Percentiles, the mean, the maximum and
 the CDF are then array operations, and they agree exactly with HdrHistogram's own
 (``get_value_at_percentile``, ``get_mean_value``, ``get_max_value``) [1]_, which loop
@@ -26,7 +26,7 @@ US_PER_MS = 1000.0
 
 
 @dataclass(frozen=True)
-class Distribution:
+class LatencyDistribution:
     """The non-empty buckets of one latency histogram, in increasing order.
 
     Attributes
@@ -46,7 +46,7 @@ class Distribution:
 
     # -- construction --------------------------------------------------------------
     @classmethod
-    def from_histogram(cls, histogram: HdrHistogram, failures: int = 0) -> Distribution:
+    def from_histogram(cls, histogram: HdrHistogram, failures: int = 0) -> LatencyDistribution:
         counts = counts_view(histogram)
         nonzero = np.flatnonzero(counts != 0)  # 5x faster than on the uint64 counts
         lowest, highest = bin_bounds_us(histogram)
@@ -58,11 +58,11 @@ class Distribution:
         )
 
     @classmethod
-    def from_encoded(cls, encoded: str, failures: int = 0) -> Distribution:
+    def from_encoded(cls, encoded: str, failures: int = 0) -> LatencyDistribution:
         return cls.from_histogram(decode(encoded), failures)
 
     @classmethod
-    def empty(cls) -> Distribution:
+    def empty(cls) -> LatencyDistribution:
         none = np.zeros(0, dtype=np.int64)
         return cls(none, none, none, 0)
 
@@ -85,7 +85,7 @@ class Distribution:
         >>> from dvcschema.histograms import new_histogram, record_values
         >>> h = new_histogram()
         >>> _ = record_values(h, range(1000, 101_000, 1000))
-        >>> Distribution.from_histogram(h).percentiles_ms([50, 99]).round(1).tolist()
+        >>> LatencyDistribution.from_histogram(h).percentiles_ms([50, 99]).round(1).tolist()
         [50.0, 99.0]
         """
         p = np.asarray(percentiles, dtype=np.float64)
@@ -139,17 +139,17 @@ def percentile_targets(percentiles: NDArray[np.float64], total: int) -> NDArray[
     return np.maximum((p * total / 100.0 + 0.5).astype(np.int64), 1)
 
 
-def merge(distributions: Iterable[Distribution]) -> Distribution:
+def merge(distributions: Iterable[LatencyDistribution]) -> LatencyDistribution:
     """The sum of several distributions (exact: HDR buckets add)."""
     items = list(distributions)
     failures = sum(d.failures for d in items)
     parts = [d for d in items if d.counts.size]
     if not parts:
         none = np.zeros(0, dtype=np.int64)
-        return Distribution(none, none, none, failures)
+        return LatencyDistribution(none, none, none, failures)
     lowest = np.concatenate([d.lowest_us for d in parts])
     keys, first, inverse = np.unique(lowest, return_index=True, return_inverse=True)
     counts = np.zeros(keys.size, dtype=np.int64)
     np.add.at(counts, inverse, np.concatenate([d.counts for d in parts]))
     highest = np.concatenate([d.highest_us for d in parts])[first]
-    return Distribution(counts, keys, highest, failures)
+    return LatencyDistribution(counts, keys, highest, failures)

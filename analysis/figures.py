@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis.compare import Comparison
-from analysis.distribution import Distribution
+from analysis.distribution import LatencyDistribution
 from analysis.timeseries import Series, Users
 
 WIDTH_IN = 10.0
@@ -124,7 +124,7 @@ def _failures_panel(ax: Axes, series: Series) -> None:
     _time_axis(ax)
 
 
-def latency_cdf(sections: Mapping[str, Mapping[str, Distribution]]) -> Figure:
+def latency_cdf(sections: Mapping[str, Mapping[str, LatencyDistribution]]) -> Figure:
     """The cumulative distribution of latency, one line per key, one panel per section."""
     fig, axes = _figure(rows=len(sections), height_in=3.4)
     for ax, (title, dists) in zip(axes, sections.items(), strict=True):

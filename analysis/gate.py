@@ -32,7 +32,7 @@ from typing import Any
 
 from analysis.checks import FAILED, PASSED, SKIPPED, Check, Measurements, evaluate
 from analysis.compare import Comparison, compare_runs
-from analysis.distribution import Distribution
+from analysis.distribution import LatencyDistribution
 from analysis.junit import junit_xml
 from analysis.markdown import gate_markdown
 from analysis.runfolder import RunFolder, write_json, write_text
@@ -413,9 +413,9 @@ class LiveGate:
         return None
 
 
-def _distributions(entries: Mapping[str, EndpointHistogram]) -> dict[str, Distribution]:
+def _distributions(entries: Mapping[str, EndpointHistogram]) -> dict[str, LatencyDistribution]:
     return {
-        key: Distribution.from_histogram(entry.histogram, entry.failures)
+        key: LatencyDistribution.from_histogram(entry.histogram, entry.failures)
         for key, entry in entries.items()
         if entry.count
     }

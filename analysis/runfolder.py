@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis import runschema
-from analysis.distribution import Distribution
+from analysis.distribution import LatencyDistribution
 from dvcschema import files
 from dvcschema.budgets import BudgetSet, parse_budgets
 from dvcschema.errors import ConfigError
@@ -69,7 +69,7 @@ class RunFolder:
     def histograms(self) -> Mapping[str, Any]:
         return read_json(self.path / "histograms.json", required=True, shape=runschema.HISTOGRAMS)
 
-    def section(self, name: str) -> dict[str, Distribution]:
+    def section(self, name: str) -> dict[str, LatencyDistribution]:
         """The decoded distributions of one section of ``histograms.json``."""
         entries = self.histograms.get(name) or {}
         source = str(self.path / "histograms.json")
@@ -79,11 +79,11 @@ class RunFolder:
         }
 
     @cached_property
-    def endpoints(self) -> dict[str, Distribution]:
+    def endpoints(self) -> dict[str, LatencyDistribution]:
         return self.section("endpoints")
 
     @cached_property
-    def journeys(self) -> dict[str, Distribution]:
+    def journeys(self) -> dict[str, LatencyDistribution]:
         return self.section("journeys")
 
     # -- budgets ---------------------------------------------------------------------
@@ -115,10 +115,10 @@ def read_json(
     return data  # check() made sure it is an object
 
 
-def decoded(entry: Mapping[str, Any], source: str, where: str) -> Distribution:
+def decoded(entry: Mapping[str, Any], source: str, where: str) -> LatencyDistribution:
     """One ``{"histogram": ..., "failures": n}`` entry (already of that shape), decoded."""
     try:
-        return Distribution.from_encoded(entry["histogram"], int(entry.get("failures", 0)))
+        return LatencyDistribution.from_encoded(entry["histogram"], int(entry.get("failures", 0)))
     except ValueError as exc:
         raise ConfigError(str(exc), source=source, field=where) from None
 

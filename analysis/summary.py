@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from analysis.distribution import Distribution, merge
+from analysis.distribution import LatencyDistribution, merge
 from dvcschema.histograms import EndpointHistogram
 from dvcschema.units import iso_utc
 
@@ -19,7 +19,9 @@ PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 SUMMARY_VERSION = 1
 
 
-def endpoint_figures(entry: EndpointHistogram | Distribution, duration_s: float) -> dict[str, Any]:
+def endpoint_figures(
+    entry: EndpointHistogram | LatencyDistribution, duration_s: float
+) -> dict[str, Any]:
     """Count, failures, rate and latency percentiles (ms) of one request name."""
     dist = _distribution(entry)
     count = dist.count
@@ -37,14 +39,14 @@ def endpoint_figures(entry: EndpointHistogram | Distribution, duration_s: float)
     return figures
 
 
-def _distribution(entry: EndpointHistogram | Distribution) -> Distribution:
-    if isinstance(entry, Distribution):
+def _distribution(entry: EndpointHistogram | LatencyDistribution) -> LatencyDistribution:
+    if isinstance(entry, LatencyDistribution):
         return entry
-    return Distribution.from_histogram(entry.histogram, entry.failures)
+    return LatencyDistribution.from_histogram(entry.histogram, entry.failures)
 
 
 def section_figures(
-    entries: Mapping[str, EndpointHistogram | Distribution],
+    entries: Mapping[str, EndpointHistogram | LatencyDistribution],
     duration_s: float,
     *,
     between: Callable[[], object] | None = None,
@@ -69,7 +71,7 @@ def build_summary(
     started_at: float,
     ended_at: float,
     target: str,
-    endpoints: Mapping[str, EndpointHistogram | Distribution],
+    endpoints: Mapping[str, EndpointHistogram | LatencyDistribution],
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``summary.json`` document (DESIGN.md's contract, plus totals)."""

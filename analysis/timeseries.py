@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analysis import runschema
-from analysis.distribution import Distribution, merge
+from analysis.distribution import LatencyDistribution, merge
 from dvcschema import files
 from dvcschema.errors import ConfigError
 
@@ -124,20 +124,24 @@ def _numbered_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
-def _decode_row(entries: Mapping[str, Any], path: Path, line: int) -> dict[str, Distribution]:
+def _decode_row(
+    entries: Mapping[str, Any], path: Path, line: int
+) -> dict[str, LatencyDistribution]:
     shape = runschema.Each(runschema.HISTOGRAM_ENTRY)
     runschema.check(entries, shape, source=str(path), line=line)
     out = {}
     for key, entry in entries.items():
         try:
-            out[key] = Distribution.from_encoded(entry["histogram"], int(entry.get("failures", 0)))
+            out[key] = LatencyDistribution.from_encoded(
+                entry["histogram"], int(entry.get("failures", 0))
+            )
         except ValueError as exc:
             where = runschema.joined("endpoints", key)
             raise ConfigError(str(exc), source=str(path), line=line, field=where) from None
     return out
 
 
-def _key_series(dists: list[Distribution | None]) -> KeySeries:
+def _key_series(dists: list[LatencyDistribution | None]) -> KeySeries:
     n = len(dists)
     count = np.zeros(n, dtype=np.int64)
     failures = np.zeros(n, dtype=np.int64)

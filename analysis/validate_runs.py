@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from analysis.accesslog import ACCESS_LOG, AccessLog, read_access_log
-from analysis.distribution import Distribution
+from analysis.distribution import LatencyDistribution
 from dvcschema.errors import RunError
 from dvcschema.histograms import decode, merged
 
@@ -174,7 +174,7 @@ def measure(
             f"{folder}: no whole reporting interval after the {warmup_s:g} s warm-up;"
             " make the points longer"
         )
-    harness = Distribution.from_histogram(
+    harness = LatencyDistribution.from_histogram(
         merged(decode(e["histogram"]) for row in kept for e in row["endpoints"].values())
     )
     t0, t1 = float(kept[0]["t_start"]), float(kept[-1]["t_end"])
@@ -188,7 +188,7 @@ def measure(
 def _measurement(
     folder: Path,
     summary: dict[str, Any],
-    harness: Distribution,
+    harness: LatencyDistribution,
     log: AccessLog,
     arrivals: AccessLog,
     *,

@@ -104,7 +104,7 @@ def execute_run(
     *,
     out_root: Path,
     on_progress: Callable[[Progress], None] | None = None,
-    distribution: Distribution | None = None,
+    distribution: Placement | None = None,
     budgets: BudgetSet | None = None,
     policy: TargetPolicy | None = None,
     allow_unreliable: bool = False,
@@ -121,7 +121,7 @@ def execute_run(
         policy = target_policy(scenario) if policy is None else policy
         outcome = _execute(
             scenario, folder, on_progress=on_progress,
-            distribution=distribution or Distribution(), budgets=budgets, policy=policy,
+            distribution=distribution or Placement(), budgets=budgets, policy=policy,
             allow_unreliable=allow_unreliable,
         )  # fmt: skip
         return folder, outcome
@@ -134,7 +134,7 @@ def execute_run(
 
 
 @dataclass(frozen=True)
-class Distribution:
+class Placement:
     """Where the users run: here (``processes=1``), in local worker processes
     (``processes=N``, Locust's master/worker protocol over 127.0.0.1), or in workers on
     other machines (``remote_workers=N``: start ``dvcload worker`` there)."""
@@ -175,7 +175,7 @@ def _execute(
     folder: Path,
     *,
     on_progress: Callable[[Progress], None] | None,
-    distribution: Distribution,
+    distribution: Placement,
     budgets: BudgetSet,
     policy: TargetPolicy,
     allow_unreliable: bool = False,

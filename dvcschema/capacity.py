@@ -71,7 +71,7 @@ STEP_S = 0.001  # a step in the rate becomes a 1 ms ramp (the MOL needs increasi
 
 @dataclass(frozen=True)
 class CapacityBudget:
-    """One budget, in the vocabulary of ``models.Budget`` (kind, value, quantile).
+    """One budget, in the vocabulary of ``models.TierBudget`` (kind, value, quantile).
 
     ``value`` is in seconds for the time kinds, a probability for ``prob_wait`` and a
     utilisation for ``max_utilization``. ``tier`` is ``None`` for a shared budget.

@@ -1,7 +1,7 @@
 """The two small languages of a ``capacity:`` section: budgets and formulas.
 
 Budget expressions read like k6 thresholds and become the vocabulary of
-``models.Budget``: ``"p95 < 2s"`` is ``("response_quantile", 2.0, 0.95)``.
+``models.TierBudget``: ``"p95 < 2s"`` is ``("response_quantile", 2.0, 0.95)``.
 
 Formulas of a ``derivation:`` (:mod:`dvcschema.capacity_inputs`) are arithmetic over
 named figures, ``"payments_per_half_year / 181 * payment_growth"``: numbers, names,

@@ -21,9 +21,9 @@ from models.approximations import (
 from models.bounds import Bounds, asymptotic_bounds, balanced_job_bounds
 from models.distributions import (
     Deterministic,
-    Distribution,
     Exponential,
     Lognormal,
+    ServiceTimeDistribution,
     from_mean_cv,
 )
 from models.erlang import erlang_b, erlang_b_recursion, erlang_c, log_erlang_b
@@ -50,7 +50,7 @@ from models.montecarlo import (
 from models.mva import MVAResult, mva, schweitzer
 from models.plan import CapacityPlan, TierDemand, TierPlan, plan_capacity
 from models.sizing import (
-    Budget,
+    TierBudget,
     halfin_whitt_beta,
     meets_budget,
     min_servers,
@@ -61,10 +61,8 @@ from models.time_varying import StaffingSchedule, offered_load, staffing_schedul
 
 __all__ = [
     "Bounds",
-    "Budget",
     "CapacityPlan",
     "Deterministic",
-    "Distribution",
     "ErlangA",
     "Exponential",
     "FiniteSource",
@@ -74,7 +72,9 @@ __all__ = [
     "MMc",
     "MVAResult",
     "ModelError",
+    "ServiceTimeDistribution",
     "StaffingSchedule",
+    "TierBudget",
     "TierDemand",
     "TierPlan",
     "Uniform",

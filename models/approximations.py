@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import integrate, special
 
 from models._roots import find_root_bracketed
-from models.distributions import Deterministic, Distribution, Exponential, Lognormal
+from models.distributions import Deterministic, Exponential, Lognormal, ServiceTimeDistribution
 from models.erlang import erlang_c
 from models.errors import ModelError
 from models.mmc import _log_response_survival, _out
@@ -170,7 +170,7 @@ def whitt_mean_wait(
 
 def approx_mean_wait(
     arrival_rate: ArrayLike,
-    service: Distribution,
+    service: ServiceTimeDistribution,
     servers: ArrayLike,
     *,
     arrival_cv: ArrayLike = 1.0,
@@ -182,7 +182,7 @@ def approx_mean_wait(
     ----------
     arrival_rate : float or array_like
         Arrival rate (1/s).
-    service : Distribution
+    service : ServiceTimeDistribution
         Service-time distribution (its ``mean`` in s and ``cv`` are used).
     servers : int or array_like of int
     arrival_cv : float or array_like
@@ -226,7 +226,7 @@ def approx_mean_wait(
 def approx_response_survival(
     t: ArrayLike,
     arrival_rate: ArrayLike,
-    service: Distribution,
+    service: ServiceTimeDistribution,
     servers: ArrayLike,
     *,
     arrival_cv: ArrayLike = 1.0,
@@ -266,7 +266,7 @@ def approx_response_survival(
 def approx_response_quantile(
     p: ArrayLike,
     arrival_rate: ArrayLike,
-    service: Distribution,
+    service: ServiceTimeDistribution,
     servers: ArrayLike,
     *,
     arrival_cv: ArrayLike = 1.0,
@@ -308,7 +308,7 @@ def approx_response_quantile(
 
 def _wait_mixture(
     arrival_rate: ArrayLike,
-    service: Distribution,
+    service: ServiceTimeDistribution,
     servers: ArrayLike,
     arrival_cv: ArrayLike,
     method: str,
@@ -323,7 +323,9 @@ def _wait_mixture(
     return cq, m
 
 
-def _survival(t: FloatArray, service: Distribution, cq: FloatArray, m: FloatArray) -> FloatArray:
+def _survival(
+    t: FloatArray, service: ServiceTimeDistribution, cq: FloatArray, m: FloatArray
+) -> FloatArray:
     if isinstance(service, Exponential):
         theta = np.where(m > 0, 1.0 / np.where(m > 0, m, 1.0), 1.0)
         return np.exp(_log_response_survival(t, np.full_like(t, service.rate), theta, cq))
@@ -362,7 +364,7 @@ def _lognormal_survival(t: float, service: Lognormal, cq: float, m: float) -> fl
     return s_bar + cq * conv
 
 
-def _service_survival(service: Distribution, t: float) -> float:
+def _service_survival(service: ServiceTimeDistribution, t: float) -> float:
     """``P(S > t)``: the limit of ``P(T > t)`` as the number of servers grows."""
     if isinstance(service, Exponential):
         return math.exp(-t / service.mean)
@@ -373,7 +375,7 @@ def _service_survival(service: Distribution, t: float) -> float:
     raise ModelError(f"service distribution {service!r} is not supported")
 
 
-def _service_quantile(service: Distribution, p: FloatArray) -> FloatArray:
+def _service_quantile(service: ServiceTimeDistribution, p: FloatArray) -> FloatArray:
     if isinstance(service, Exponential):
         return -service.mean * np.log1p(-p)
     if isinstance(service, Deterministic):

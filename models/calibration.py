@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
-from models.distributions import Distribution, from_mean_cv
+from models.distributions import ServiceTimeDistribution, from_mean_cv
 from models.errors import ModelError
 from models.mmc import MMc
 
@@ -103,7 +103,7 @@ class DemandEstimate:
         """Standard error over the mean."""
         return self.std_error_s / self.mean_s if self.mean_s > 0 else math.nan
 
-    def distribution(self) -> Distribution:
+    def distribution(self) -> ServiceTimeDistribution:
         """The service-time distribution (s) for the queueing models."""
         cv = None if self.family != "lognormal" else self.cv
         return from_mean_cv(self.family, self.mean_s, cv)

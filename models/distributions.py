@@ -25,7 +25,7 @@ from models.errors import ModelError
 DISTRIBUTION_KINDS = ("exponential", "lognormal", "deterministic")
 
 
-class Distribution(Protocol):
+class ServiceTimeDistribution(Protocol):
     """What the portal and the models need of a service-time distribution."""
 
     @property
@@ -126,7 +126,7 @@ class Deterministic:
         return np.full(() if size is None else size, self.mean, dtype=np.float64)
 
 
-def from_mean_cv(kind: str, mean: float, cv: float | None = None) -> Distribution:
+def from_mean_cv(kind: str, mean: float, cv: float | None = None) -> ServiceTimeDistribution:
     """Build a distribution by name from its mean and coefficient of variation.
 
     Parameters

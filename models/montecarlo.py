@@ -44,9 +44,9 @@ from scipy import special
 
 from models._rng import RngLike, as_generator
 from models.approximations import _service_quantile, _wait_mixture, approx_response_survival
-from models.distributions import Distribution, Lognormal
+from models.distributions import Lognormal, ServiceTimeDistribution
 from models.errors import ModelError
-from models.sizing import Budget, service_distribution
+from models.sizing import TierBudget, service_distribution
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -170,7 +170,7 @@ def min_servers_samples(
     arrival_rate: ArrayLike,
     service_mean_s: ArrayLike,
     service_cv: float,
-    budgets: Sequence[Budget],
+    budgets: Sequence[TierBudget],
     *,
     max_servers: int = 10_000_000,
 ) -> IntArray:
@@ -188,7 +188,7 @@ def min_servers_samples(
         Mean service time (s), > 0; broadcast against ``arrival_rate``.
     service_cv : float
         Coefficient of variation of the service time, the same for every element.
-    budgets : sequence of Budget
+    budgets : sequence of TierBudget
         Every one must hold (their ``tier`` is ignored).
     max_servers : int
         Search limit, as for :func:`models.sizing.min_servers`.
@@ -200,7 +200,7 @@ def min_servers_samples(
 
     Examples
     --------
-    >>> b = [Budget("prob_wait", 0.2), Budget("response_quantile", 0.25, quantile=0.95)]
+    >>> b = [TierBudget("prob_wait", 0.2), TierBudget("response_quantile", 0.25, quantile=0.95)]
     >>> min_servers_samples([160.0, 320.0], [0.05, 0.05], 1.0, b).tolist()
     [12, 21]
     """
@@ -221,7 +221,9 @@ def min_servers_samples(
     return np.where(a == 0, 0, c).astype(np.int64).reshape(lam.shape)
 
 
-def _check_feasible(budgets: Sequence[Budget], unit: Distribution, mean: FloatArray) -> None:
+def _check_feasible(
+    budgets: Sequence[TierBudget], unit: ServiceTimeDistribution, mean: FloatArray
+) -> None:
     """Refuse a response-time budget below the service time's own quantile (no c meets it)."""
     for b in budgets:
         if b.kind == "response_quantile":
@@ -234,7 +236,7 @@ def _check_feasible(budgets: Sequence[Budget], unit: Distribution, mean: FloatAr
 
 
 def _meets_at(
-    a: FloatArray, limit: FloatArray, unit: Distribution, budget: Budget
+    a: FloatArray, limit: FloatArray, unit: ServiceTimeDistribution, budget: TierBudget
 ) -> Callable[[IntArray, FloatArray], BoolArray]:
     """``meets(idx, c)``: whether ``c`` servers meet ``budget`` for the elements ``idx``."""
 
@@ -244,11 +246,11 @@ def _meets_at(
     return meets
 
 
-def _is_costly(budget: Budget, unit: Distribution) -> bool:
+def _is_costly(budget: TierBudget, unit: ServiceTimeDistribution) -> bool:
     return budget.kind == "response_quantile" and isinstance(unit, Lognormal)
 
 
-def _scaled_limit(budget: Budget, mean: FloatArray) -> FloatArray:
+def _scaled_limit(budget: TierBudget, mean: FloatArray) -> FloatArray:
     """The budget's value in units of each element's mean service time (or as it is)."""
     return budget.value / mean if budget.kind in TIME_BUDGETS else np.full(mean.shape, budget.value)
 
@@ -256,7 +258,7 @@ def _scaled_limit(budget: Budget, mean: FloatArray) -> FloatArray:
 def _search(
     a: FloatArray,
     current: FloatArray,
-    budget: Budget,
+    budget: TierBudget,
     meets: Callable[[IntArray, FloatArray], BoolArray],
     max_servers: int,
 ) -> FloatArray:
@@ -299,7 +301,11 @@ def _search(
 
 
 def _meets(
-    a: FloatArray, c: FloatArray, limit: FloatArray, unit: Distribution, budget: Budget
+    a: FloatArray,
+    c: FloatArray,
+    limit: FloatArray,
+    unit: ServiceTimeDistribution,
+    budget: TierBudget,
 ) -> BoolArray:
     """Whether ``c`` servers meet ``budget`` at offered load ``a`` (unit-mean service)."""
     out = np.zeros(a.shape, dtype=bool)
@@ -323,8 +329,8 @@ def _meets(
     return out
 
 
-def _quantile(budget: Budget) -> float:
-    if budget.quantile is None:  # Budget guarantees it for the quantile kinds
+def _quantile(budget: TierBudget) -> float:
+    if budget.quantile is None:  # TierBudget guarantees it for the quantile kinds
         raise ModelError(f"{budget.kind} budget needs a quantile")
     return budget.quantile
 
@@ -341,7 +347,7 @@ def _response_meets(
     c: FloatArray,
     t: FloatArray,
     wait: tuple[FloatArray, FloatArray],
-    unit: Distribution,
+    unit: ServiceTimeDistribution,
     *,
     target: float,
 ) -> BoolArray:

@@ -35,7 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 from models.approximations import approx_mean_wait, approx_response_quantile
 from models.erlang import erlang_c
 from models.errors import ModelError
-from models.sizing import Budget, min_servers, service_distribution
+from models.sizing import TierBudget, min_servers, service_distribution
 from models.time_varying import STAFFING_METHODS, offered_load
 
 FloatArray = NDArray[np.float64]
@@ -116,7 +116,7 @@ class CapacityPlan:
     mean_arrival_rate_per_s, peak_arrival_rate_per_s : ndarray
         Arrival rate over each interval (1/s).
     tiers : tuple of TierPlan
-    budgets : tuple of Budget
+    budgets : tuple of TierBudget
     times_s, arrival_rate_per_s : ndarray
         The fine grid used for staffing, and the arrival rate on it (for plots).
     """
@@ -127,7 +127,7 @@ class CapacityPlan:
     mean_arrival_rate_per_s: FloatArray
     peak_arrival_rate_per_s: FloatArray
     tiers: tuple[TierPlan, ...]
-    budgets: tuple[Budget, ...]
+    budgets: tuple[TierBudget, ...]
     times_s: FloatArray
     arrival_rate_per_s: FloatArray
 
@@ -239,7 +239,7 @@ def plan_capacity(
     tiers: Sequence[TierDemand],
     times_s: ArrayLike,
     arrival_rate_per_s: ArrayLike,
-    budgets: Sequence[Budget],
+    budgets: Sequence[TierBudget],
     *,
     method: str = "mol",
     interval_s: float = 3600.0,
@@ -255,7 +255,7 @@ def plan_capacity(
     arrival_rate_per_s : array_like
         Arrival rate of requests to the portal at those times (1/s); linear in
         between.
-    budgets : sequence of Budget
+    budgets : sequence of TierBudget
         At least one; each applies to every tier unless it names one.
     method : {'mol', 'psa'}
         Modified offered load (default) or pointwise stationary approximation.
@@ -274,7 +274,8 @@ def plan_capacity(
     >>> plan = plan_capacity(
     ...     [TierDemand("web", 0.05), TierDemand("db", 0.02, service_cv=2.0, visits=3)],
     ...     [0, 3600, 7200], [100.0, 400.0, 100.0],
-    ...     [Budget("response_quantile", 0.5, quantile=0.95), Budget("max_utilization", 0.8)],
+    ...     [TierBudget("response_quantile", 0.5, quantile=0.95),
+    ...      TierBudget("max_utilization", 0.8)],
     ...     interval_s=3600)
     >>> plan.tier("web").servers.tolist(), plan.tier("db").servers.tolist()
     ([25, 25], [30, 30])
@@ -306,7 +307,7 @@ def plan_capacity(
 
 def _plan_tier(  # noqa: PLR0917 (private helper)
     tier: TierDemand,
-    budgets: tuple[Budget, ...],
+    budgets: tuple[TierBudget, ...],
     u: FloatArray,
     lam: FloatArray,
     fine: FloatArray,
@@ -348,7 +349,7 @@ def _plan_tier(  # noqa: PLR0917 (private helper)
 
 
 def _check_plan_inputs(
-    tiers: list[TierDemand], budgets: tuple[Budget, ...], interval_s: float
+    tiers: list[TierDemand], budgets: tuple[TierBudget, ...], interval_s: float
 ) -> None:
     if not tiers:
         raise ModelError("a capacity plan needs at least one tier")

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from models._rng import RngLike, as_generator
-from models.distributions import Deterministic, Distribution, Exponential, Lognormal
+from models.distributions import Deterministic, Exponential, Lognormal, ServiceTimeDistribution
 from models.errors import ModelError
 
 FloatArray = NDArray[np.float64]
@@ -103,7 +103,7 @@ class SimulationSummary:
         )
 
 
-def to_ciw(dist: Distribution) -> Any:
+def to_ciw(dist: ServiceTimeDistribution) -> Any:
     """The Ciw distribution equal to one of ours (exponential, lognormal, deterministic)."""
     if isinstance(dist, Exponential):
         return ciw.dists.Exponential(rate=dist.rate)
@@ -116,14 +116,14 @@ def to_ciw(dist: Distribution) -> Any:
 
 def simulate_queue(
     arrival_rate: float,
-    service: Distribution,
+    service: ServiceTimeDistribution,
     servers: int,
     *,
     run_s: float,
     warmup_s: float = 0.0,
     replications: int = 5,
     abandon_rate: float | None = None,
-    interarrival: Distribution | None = None,
+    interarrival: ServiceTimeDistribution | None = None,
     rng: RngLike = None,
 ) -> SimulationSummary:
     """Simulate a G/G/c (+M) FCFS queue with Ciw and summarise its customers.
@@ -132,7 +132,7 @@ def simulate_queue(
     ----------
     arrival_rate : float
         Poisson arrival rate (1/s); ignored when ``interarrival`` is given.
-    service : Distribution
+    service : ServiceTimeDistribution
         Service-time distribution (s).
     servers : int
         Number of servers.
@@ -144,7 +144,7 @@ def simulate_queue(
         Independent replications (>= 2 for a standard error).
     abandon_rate : float, optional
         Exponential patience rate (1/s) for an Erlang-A queue.
-    interarrival : Distribution, optional
+    interarrival : ServiceTimeDistribution, optional
         Inter-arrival distribution for G/G/c; Poisson arrivals by default.
     rng : int, numpy.random.Generator or None
         Seeds Ciw for each replication.
@@ -217,7 +217,7 @@ class TimeVaryingSummary:
 def simulate_time_varying(
     rates_per_s: ArrayLike,
     interval_s: float,
-    service: Distribution,
+    service: ServiceTimeDistribution,
     servers: ArrayLike,
     *,
     replications: int = 3,
@@ -236,7 +236,7 @@ def simulate_time_varying(
         Arrival rate in each interval (1/s).
     interval_s : float
         Length of every interval (s).
-    service : Distribution
+    service : ServiceTimeDistribution
         Service-time distribution (s).
     servers : array_like of int
         Servers on duty in each interval.

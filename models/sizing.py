@@ -1,6 +1,6 @@
 """Sizing: the fewest servers that meet a latency or waiting budget, vectorised.
 
-Budgets read like k6 thresholds: ``Budget("response_quantile", 2.0, quantile=0.95)``
+Budgets read like k6 thresholds: ``TierBudget("response_quantile", 2.0, quantile=0.95)``
 is "p95 response time <= 2 s". For exponential service the metrics are the exact
 M/M/c ones; otherwise the M/G/c approximations of :mod:`models.approximations`
 (Whitt 1993 for the mean wait, the Erlang C atom plus exponential tail for
@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
 from models.approximations import _service_survival, _wait_mixture, approx_response_survival
-from models.distributions import Deterministic, Distribution, Exponential, Lognormal
+from models.distributions import Deterministic, Exponential, Lognormal, ServiceTimeDistribution
 from models.errors import ModelError
 
 FloatArray = NDArray[np.float64]
@@ -36,7 +36,7 @@ BUDGET_KINDS = ("response_quantile", "wait_quantile", "prob_wait", "mean_wait", 
 
 
 @dataclass(frozen=True)
-class Budget:
+class TierBudget:
     """A service-level budget one tier must meet.
 
     Parameters
@@ -54,8 +54,8 @@ class Budget:
 
     Examples
     --------
-    >>> Budget("response_quantile", 2.0, quantile=0.95)
-    Budget(kind='response_quantile', value=2.0, quantile=0.95, tier=None)
+    >>> TierBudget("response_quantile", 2.0, quantile=0.95)
+    TierBudget(kind='response_quantile', value=2.0, quantile=0.95, tier=None)
     """
 
     kind: str
@@ -79,7 +79,7 @@ class Budget:
             raise ModelError(f"{self.kind} budget must be <= 1, got {self.value!r}")
 
 
-def service_distribution(mean_s: float, cv: float) -> Distribution:
+def service_distribution(mean_s: float, cv: float) -> ServiceTimeDistribution:
     """Exponential for CV 1, deterministic for CV 0, lognormal otherwise."""
     if cv == 1:
         return Exponential(mean=mean_s)
@@ -89,7 +89,10 @@ def service_distribution(mean_s: float, cv: float) -> Distribution:
 
 
 def meets_budget(
-    arrival_rate: ArrayLike, service: Distribution, servers: ArrayLike, budget: Budget
+    arrival_rate: ArrayLike,
+    service: ServiceTimeDistribution,
+    servers: ArrayLike,
+    budget: TierBudget,
 ) -> NDArray[np.bool_]:
     """Whether ``servers`` meet ``budget`` at ``arrival_rate`` (1/s), elementwise.
 
@@ -126,8 +129,8 @@ def meets_budget(
 
 def min_servers(
     arrival_rate: ArrayLike,
-    service: Distribution,
-    budget: Budget,
+    service: ServiceTimeDistribution,
+    budget: TierBudget,
     *,
     max_servers: int = 10_000_000,
 ) -> IntArray:
@@ -137,9 +140,9 @@ def min_servers(
     ----------
     arrival_rate : float or array_like
         Arrival rate (1/s), >= 0.
-    service : Distribution
+    service : ServiceTimeDistribution
         Service-time distribution (s).
-    budget : Budget
+    budget : TierBudget
     max_servers : int
         Search limit; a :class:`ModelError` names budgets not met below it (e.g. a
         p95 below the service time's own p95, which no number of servers can meet).
@@ -151,7 +154,7 @@ def min_servers(
 
     Examples
     --------
-    >>> int(min_servers(90.0, Exponential(mean=1.0), Budget("prob_wait", 0.2)))
+    >>> int(min_servers(90.0, Exponential(mean=1.0), TierBudget("prob_wait", 0.2)))
     101
     """
     lam = np.asarray(arrival_rate, dtype=np.float64)

@@ -40,7 +40,7 @@ from models.approximations import (
     approx_response_quantile,
     approx_response_survival,
 )
-from models.distributions import Distribution
+from models.distributions import ServiceTimeDistribution
 from models.errors import ModelError
 
 FloatArray = NDArray[np.float64]
@@ -60,7 +60,7 @@ class QueueStation:
     """
 
     arrival_rate: float
-    service: Distribution
+    service: ServiceTimeDistribution
     servers: int
     arrival_cv: float = 1.0
 

@@ -33,9 +33,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from models.distributions import Deterministic, Distribution, Exponential, Lognormal
+from models.distributions import Deterministic, Exponential, Lognormal, ServiceTimeDistribution
 from models.errors import ModelError
-from models.sizing import Budget, min_servers
+from models.sizing import TierBudget, min_servers
 
 FloatArray = NDArray[np.float64]
 STAFFING_METHODS = ("mol", "psa")
@@ -44,7 +44,7 @@ STAFFING_METHODS = ("mol", "psa")
 def offered_load(
     times_s: ArrayLike,
     arrival_rate_per_s: ArrayLike,
-    service: Distribution,
+    service: ServiceTimeDistribution,
     *,
     eval_times_s: ArrayLike | None = None,
 ) -> FloatArray:
@@ -63,7 +63,7 @@ def offered_load(
         Increasing times (s) at which the arrival rate is given.
     arrival_rate_per_s : array_like
         Arrival rate at those times (1/s), >= 0.
-    service : Distribution
+    service : ServiceTimeDistribution
         Service-time distribution (s): exponential, lognormal or deterministic.
     eval_times_s : array_like, optional
         Where to evaluate ``m``; ``times_s`` by default.
@@ -96,7 +96,7 @@ def offered_load(
 
 
 def _offered_load_at(
-    t: FloatArray, u: FloatArray, lam: FloatArray, service: Distribution
+    t: FloatArray, u: FloatArray, lam: FloatArray, service: ServiceTimeDistribution
 ) -> FloatArray:
     tt = t[:, None]
     # Linear pieces [u_i, u_{i+1}] mapped to v = t - u in [t - u_{i+1}, t - u_i], clipped at 0.
@@ -115,7 +115,7 @@ def _offered_load_at(
     return pieces + tail + head
 
 
-def _g1(x: FloatArray, service: Distribution) -> FloatArray:
+def _g1(x: FloatArray, service: ServiceTimeDistribution) -> FloatArray:
     """``E[min(S, x)] = int_0^x P(S > v) dv``."""
     if isinstance(service, Exponential):
         return -service.mean * np.expm1(-x / service.mean)
@@ -130,7 +130,7 @@ def _g1(x: FloatArray, service: Distribution) -> FloatArray:
     raise ModelError(f"service distribution {service!r} is not supported")
 
 
-def _g2(x: FloatArray, service: Distribution) -> FloatArray:
+def _g2(x: FloatArray, service: ServiceTimeDistribution) -> FloatArray:
     """``int_0^x v P(S > v) dv = E[min(S, x)**2] / 2``."""
     if isinstance(service, Exponential):
         m = service.mean
@@ -175,8 +175,8 @@ class StaffingSchedule:
 def staffing_schedule(
     times_s: ArrayLike,
     arrival_rate_per_s: ArrayLike,
-    service: Distribution,
-    budget: Budget,
+    service: ServiceTimeDistribution,
+    budget: TierBudget,
     *,
     method: str = "mol",
     eval_times_s: ArrayLike | None = None,
@@ -191,11 +191,11 @@ def staffing_schedule(
     ----------
     times_s, arrival_rate_per_s : array_like
         The arrival-rate profile (piecewise linear; see :func:`offered_load`).
-    service : Distribution
+    service : ServiceTimeDistribution
         Service-time distribution (s).
-    budget : Budget
-        e.g. ``Budget("prob_wait", 0.2)`` or
-        ``Budget("response_quantile", 2.0, quantile=0.95)``.
+    budget : TierBudget
+        e.g. ``TierBudget("prob_wait", 0.2)`` or
+        ``TierBudget("response_quantile", 2.0, quantile=0.95)``.
     method : {'mol', 'psa'}
     eval_times_s : array_like, optional
         Times at which to staff; ``times_s`` by default.
@@ -212,7 +212,7 @@ def staffing_schedule(
     --------
     >>> from models.distributions import Exponential
     >>> s = staffing_schedule([0, 600, 1200], [1.0, 50.0, 1.0], Exponential(mean=60.0),
-    ...                       Budget("prob_wait", 0.2), eval_times_s=[600.0])
+    ...                       TierBudget("prob_wait", 0.2), eval_times_s=[600.0])
     >>> int(s.servers[0]) < 3000   # MOL: the load lags the 600 s spike
     True
     """

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from dvcschema.capacity import CapacitySpec, TierSpec
 from dvcschema.capacity_inputs import Quantity
 from dvcschema.errors import ConfigError, shown
-from models import Budget
+from models import TierBudget
 from models.montecarlo import (
     input_range,
     min_servers_samples,
@@ -84,7 +84,7 @@ def monte_carlo(
     spec: CapacitySpec,
     method: str,
     curve: Curve,
-    budgets: dict[str, list[Budget]],
+    budgets: dict[str, list[TierBudget]],
     *,
     samples: int,
     seed: int,
@@ -138,7 +138,7 @@ def _tier_servers(
     drawn: tuple[dict[str, FloatArray], FloatArray],
     *,
     method: str,
-    budgets: list[Budget],
+    budgets: list[TierBudget],
 ) -> IntArray:
     """Servers per sample and interval: the row's peak rate x scale x visits, staffed."""
     inputs, scale = drawn

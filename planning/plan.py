@@ -21,7 +21,7 @@ from dvcschema.capacity import CapacityBudget, CapacitySpec, TierSpec
 from dvcschema.errors import ScenarioError, shown
 from dvcschema.scenario import Scenario
 from dvcschema.units import format_duration_s
-from models import Budget, CapacityPlan, ModelError, TierDemand, min_servers, plan_capacity
+from models import CapacityPlan, ModelError, TierBudget, TierDemand, min_servers, plan_capacity
 from models.sizing import service_distribution
 from planning import calibrated
 from planning.curve import Curve, plan_curve
@@ -166,11 +166,11 @@ def tier_demand(tier: TierSpec) -> TierDemand:
     return TierDemand(tier.name, tier.service_time_s, tier.cv, tier.visits, tier.max_servers)
 
 
-def model_budget(budget: CapacityBudget, tier: str) -> Budget:
-    return Budget(budget.kind, budget.value, budget.quantile, tier)
+def model_budget(budget: CapacityBudget, tier: str) -> TierBudget:
+    return TierBudget(budget.kind, budget.value, budget.quantile, tier)
 
 
-def tier_budgets(spec: CapacitySpec) -> dict[str, list[Budget]]:
+def tier_budgets(spec: CapacitySpec) -> dict[str, list[TierBudget]]:
     """The model budgets each tier must meet, by tier name."""
     return {t.name: [model_budget(b, t.name) for b in spec.budgets_for(t)] for t in spec.tiers}
 

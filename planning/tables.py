@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 from dvcschema.capacity import CapacitySpec, TierSpec
 from dvcschema.units import format_duration_s
 from models import (
-    Budget,
     CapacityPlan,
+    TierBudget,
     approx_mean_wait,
     approx_response_quantile,
     erlang_c,
@@ -39,7 +39,11 @@ PLOT_POINTS = 40
 
 # -- the peak hour by hand ----------------------------------------------------------------------
 def by_hand(
-    spec: CapacitySpec, plan: CapacityPlan, curve: Curve, budgets: dict[str, list[Budget]], i: int
+    spec: CapacitySpec,
+    plan: CapacityPlan,
+    curve: Curve,
+    budgets: dict[str, list[TierBudget]],
+    i: int,
 ) -> dict[str, dict[str, Any]]:
     """Per tier, the chain from row ``i``'s arrival rate to its servers (central values)."""
     out = {}
@@ -63,7 +67,7 @@ def by_hand(
     return out
 
 
-def _budget_name(b: Budget) -> str:
+def _budget_name(b: TierBudget) -> str:
     if b.kind == "response_quantile":
         return f"p{_pct(b.quantile)} < {format_duration_s(b.value)}"
     if b.kind == "wait_quantile":

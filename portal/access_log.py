@@ -89,10 +89,10 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
 
 
-class AccessLog:
+class AccessLogWriter:
     """Buffers :class:`AccessRecord` objects and writes them as JSON lines.
 
-    The file is created (truncated) when the log is opened. ``AccessLog(None)`` is
+    The file is created (truncated) when the log is opened. ``AccessLogWriter(None)`` is
     disabled: :meth:`append` does nothing.
     """
 
@@ -114,7 +114,7 @@ class AccessLog:
                 ) from None
 
     def __repr__(self) -> str:
-        return f"AccessLog(path={None if self.path is None else str(self.path)!r})"
+        return f"AccessLogWriter(path={None if self.path is None else str(self.path)!r})"
 
     @property
     def enabled(self) -> bool:

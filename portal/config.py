@@ -19,7 +19,7 @@ from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, one_of
 from dvcschema.units import parse_number
 from dvcschema.yamlio import read_yaml_file
-from models.distributions import DISTRIBUTION_KINDS, Distribution, from_mean_cv
+from models.distributions import DISTRIBUTION_KINDS, ServiceTimeDistribution, from_mean_cv
 from models.errors import ModelError
 from portal.endpoints import ENDPOINTS
 from portal.faults import FaultConfig, parse_faults
@@ -51,7 +51,7 @@ class ServiceTime:
     mean_ms: float
     cv: float | None = None
 
-    def distribution_s(self) -> Distribution:
+    def distribution_s(self) -> ServiceTimeDistribution:
         """The distribution in seconds, as :mod:`models.distributions` builds it."""
         return from_mean_cv(self.dist, self.mean_ms / 1000.0, self.cv)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from dvcschema.errors import shown
-from portal.access_log import AccessLog
+from portal.access_log import AccessLogWriter
 from portal.auth import Session, TokenStore
 from portal.config import PortalConfig
 from portal.faults import FaultConfig
@@ -33,7 +33,7 @@ class PortalState:
     network: TierNetwork
     database: Database
     tokens: TokenStore
-    access_log: AccessLog
+    access_log: AccessLogWriter
     population_loaded: bool
     population_size: int = 0
     requests_total: int = 0

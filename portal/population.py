@@ -32,13 +32,13 @@ BATCH_ROWS = 5000
 
 
 @dataclass(frozen=True)
-class Citizen:
+class RegisteredCitizen:
     cccd: str
     full_name: str
     vneid_level: int
 
 
-def read_population(path: str | Path) -> Iterator[tuple[int, Citizen]]:
+def read_population(path: str | Path) -> Iterator[tuple[int, RegisteredCitizen]]:
     """``(line, citizen)`` for each row of a population file (a regular file of at most
     :data:`MAX_FILE_BYTES`), validated."""
     file = Path(path)
@@ -93,7 +93,7 @@ def _insert(connection: sqlite3.Connection, batch: list[tuple[str, str, int]]) -
     batch.clear()
 
 
-def _read_csv(file: Path) -> Iterator[tuple[int, Citizen]]:
+def _read_csv(file: Path) -> Iterator[tuple[int, RegisteredCitizen]]:
     with _open_text(file) as handle:
         reader = csv.DictReader(handle)
         try:
@@ -114,7 +114,7 @@ def _read_csv(file: Path) -> Iterator[tuple[int, Citizen]]:
             raise ConfigError(f"bad CSV: {exc}", source=str(file), line=reader.line_num) from None
 
 
-def _read_json_lines(file: Path) -> Iterator[tuple[int, Citizen]]:
+def _read_json_lines(file: Path) -> Iterator[tuple[int, RegisteredCitizen]]:
     with _open_text(file) as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
@@ -141,7 +141,7 @@ def _open_text(file: Path) -> TextIO:
         raise ConfigError(exc.message, source=str(file), field="--population") from None
 
 
-def _citizen(row: dict[str, Any], file: Path, line: int) -> Citizen:
+def _citizen(row: dict[str, Any], file: Path, line: int) -> RegisteredCitizen:
     def bad(field: str, message: str) -> ConfigError:
         return ConfigError(message, source=str(file), line=line, field=field)
 
@@ -162,7 +162,7 @@ def _citizen(row: dict[str, Any], file: Path, line: int) -> Citizen:
     level = _level(row["vneid_level"])
     if level is None:
         raise bad("vneid_level", f"{shown(row['vneid_level'])} is not allowed; options are 0, 1, 2")
-    return Citizen(cccd, full_name, level)
+    return RegisteredCitizen(cccd, full_name, level)
 
 
 def _encodable(text: str) -> bool:

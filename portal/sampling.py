@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from models._rng import RngLike, as_generator
-from models.distributions import Distribution
+from models.distributions import ServiceTimeDistribution
 
 BLOCK_SIZE = 1024
 
@@ -39,7 +39,7 @@ class ServiceSampler:
     """
 
     def __init__(
-        self, distribution: Distribution, rng: RngLike = None, block: int = BLOCK_SIZE
+        self, distribution: ServiceTimeDistribution, rng: RngLike = None, block: int = BLOCK_SIZE
     ) -> None:
         if block < 1:
             raise ValueError(f"block must be >= 1, got {block!r}")

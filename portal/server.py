@@ -25,7 +25,7 @@ from types import FrameType
 import uvicorn
 
 from dvcschema.errors import ConfigError
-from portal.access_log import AccessLog
+from portal.access_log import AccessLogWriter
 from portal.app import create_app
 from portal.auth import TokenStore
 from portal.config import resolve_config
@@ -109,7 +109,7 @@ def build_state(options: PortalOptions) -> PortalState:
         population_size = 0
         if options.population is not None:
             population_size = database.call(load_population, options.population)
-        access_log = AccessLog(options.access_log)
+        access_log = AccessLogWriter(options.access_log)
     except BaseException:
         database.close()
         raise

@@ -89,12 +89,12 @@ def run(args: argparse.Namespace) -> int:
     policy = target_policy(scenario)  # allowed names resolved once, now, and pinned
     for line in describe_pins(policy):
         print(f"dvcload: {line}", file=sys.stderr)
-    from dvcload.orchestrate import Distribution, execute_run  # imports Locust: after validation
+    from dvcload.orchestrate import Placement, execute_run  # imports Locust: after validation
 
     progress = None if args.quiet else _print_progress
     folder, outcome = execute_run(
         scenario, out_root=out_root, on_progress=progress,
-        distribution=Distribution(**distribution), budgets=budgets, policy=policy,
+        distribution=Placement(**distribution), budgets=budgets, policy=policy,
         allow_unreliable=args.allow_unreliable,
     )  # fmt: skip
     print(folder)

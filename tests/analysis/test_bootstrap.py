@@ -8,18 +8,18 @@ from scipy import stats
 
 from analysis.bootstrap import difference_interval, mean_draws, percentile_draws
 from analysis.compare import error_rate_change, latency_change, newcombe_interval
-from analysis.distribution import Distribution, percentile_targets
+from analysis.distribution import LatencyDistribution, percentile_targets
 from dvcschema.histograms import new_histogram, record_values
 
 
-def lognormal(median_ms: float, n: int, seed: int, sigma: float = 0.6) -> Distribution:
+def lognormal(median_ms: float, n: int, seed: int, sigma: float = 0.6) -> LatencyDistribution:
     hist = new_histogram()
     rng = np.random.default_rng(seed)
     record_values(hist, rng.lognormal(np.log(median_ms * 1000.0), sigma, n))
-    return Distribution.from_histogram(hist)
+    return LatencyDistribution.from_histogram(hist)
 
 
-def multinomial_percentiles(dist: Distribution, p: float, b: int, seed: int) -> np.ndarray:
+def multinomial_percentiles(dist: LatencyDistribution, p: float, b: int, seed: int) -> np.ndarray:
     """The textbook bootstrap: resample the bucket counts, recompute the percentile."""
     rng = np.random.default_rng(seed)
     n = dist.count
@@ -89,8 +89,8 @@ def test_newcombe_interval_matches_published_values(
 
 def test_error_rate_change_needs_significance_and_size() -> None:
     one = np.array([1], dtype=np.int64)
-    base = Distribution(np.array([10_000]), one, one, failures=10)
-    worse = Distribution(np.array([10_000]), one, one, failures=80)
-    same = Distribution(np.array([10_000]), one, one, failures=12)
+    base = LatencyDistribution(np.array([10_000]), one, one, failures=10)
+    worse = LatencyDistribution(np.array([10_000]), one, one, failures=80)
+    same = LatencyDistribution(np.array([10_000]), one, one, failures=12)
     assert error_rate_change(base, worse).verdict == "regression"
     assert error_rate_change(base, same).verdict == "noise"

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from analysis.distribution import Distribution, merge
+from analysis.distribution import LatencyDistribution, merge
 from dvcschema.histograms import (
     HIGHEST_US,
     counts_view,
@@ -45,7 +45,7 @@ def test_record_values_equals_recording_one_by_one(values: np.ndarray) -> None:
 def test_percentiles_mean_and_max_equal_hdrhistogram(values: np.ndarray) -> None:
     hist = new_histogram()
     record_values(hist, values)
-    dist = Distribution.from_histogram(decode(encode(hist)))
+    dist = LatencyDistribution.from_histogram(decode(encode(hist)))
     expected = [hist.get_value_at_percentile(p) / 1000.0 for p in PERCENTILES]
     np.testing.assert_array_equal(dist.percentiles_ms(PERCENTILES), expected)
     assert dist.max_ms() == hist.get_max_value() / 1000.0
@@ -69,15 +69,15 @@ def test_merge_is_exact_like_hdr_addition() -> None:
         h = new_histogram()
         record_values(h, rng.lognormal(scale, 1.0, 5000))
         hists.append(h)
-    together = merge(Distribution.from_histogram(h, failures=2) for h in hists)
-    reference = Distribution.from_histogram(merged(hists))
+    together = merge(LatencyDistribution.from_histogram(h, failures=2) for h in hists)
+    reference = LatencyDistribution.from_histogram(merged(hists))
     np.testing.assert_array_equal(together.counts, reference.counts)
     np.testing.assert_array_equal(together.highest_us, reference.highest_us)
     assert together.failures == 6
 
 
 def test_empty_distribution_has_no_figures() -> None:
-    empty = Distribution.empty()
+    empty = LatencyDistribution.empty()
     assert empty.count == 0 and empty.failure_ratio == 0.0
     assert np.isnan(empty.percentiles_ms([50.0])).all()
     assert np.isnan(empty.mean_ms()) and np.isnan(empty.max_ms())
@@ -87,6 +87,6 @@ def test_empty_distribution_has_no_figures() -> None:
 def test_cdf_reaches_one_at_the_maximum() -> None:
     hist = new_histogram()
     record_values(hist, np.arange(1, 1001) * 1000)
-    x, y = Distribution.from_histogram(hist).cdf()
+    x, y = LatencyDistribution.from_histogram(hist).cdf()
     assert y[-1] == 1.0 and np.all(np.diff(y) > 0)
     assert x[-1] == pytest.approx(1000.0, rel=1e-3)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from analysis.checks import Measurements, evaluate
-from analysis.distribution import Distribution, merge
+from analysis.distribution import LatencyDistribution, merge
 from analysis.gate import run_gate
 from analysis.runfolder import RunFolder
 from dvcschema.budgets import BudgetSet, parse_budgets
@@ -186,5 +186,5 @@ def test_gate_measures_what_the_summary_reports(recorded_run: Path) -> None:
 def test_distribution_of_a_run_matches_its_count(recorded_run: Path) -> None:
     run = RunFolder.open(recorded_run)
     for key, dist in run.endpoints.items():
-        assert isinstance(dist, Distribution)
+        assert isinstance(dist, LatencyDistribution)
         assert dist.count == run.summary["endpoints"][key]["count"]

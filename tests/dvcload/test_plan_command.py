@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from models import Exponential, MMc, min_servers
-from models.sizing import Budget
+from models.sizing import TierBudget
 
 # Clean numbers, so that the printed inputs are exact: the busiest hours hold 40/s.
 BY_HAND = """\
@@ -166,9 +166,9 @@ def test_peak_servers_rebuilt_by_hand_from_the_printed_inputs(
     assert printed == c
     # ... and the sizing function agrees, budget by budget.
     budgets = [
-        Budget("response_quantile", 0.25, quantile=0.95),
-        Budget("prob_wait", 0.2),
-        Budget("max_utilization", 0.8),
+        TierBudget("response_quantile", 0.25, quantile=0.95),
+        TierBudget("prob_wait", 0.2),
+        TierBudget("max_utilization", 0.8),
     ]
     by_sizing = max(int(min_servers(rate, Exponential(mean=service_s), b)) for b in budgets)
     assert by_sizing == c

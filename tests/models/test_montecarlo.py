@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models import Budget, ModelError, min_servers, service_distribution
+from models import ModelError, TierBudget, min_servers, service_distribution
 from models.montecarlo import (
     LogUniform,
     Uniform,
@@ -17,18 +17,18 @@ from models.montecarlo import (
 )
 
 BUDGETS = [
-    Budget("response_quantile", 2.0, quantile=0.95),
-    Budget("wait_quantile", 0.3, quantile=0.9),
-    Budget("mean_wait", 0.1),
-    Budget("prob_wait", 0.2),
-    Budget("max_utilization", 0.8),
+    TierBudget("response_quantile", 2.0, quantile=0.95),
+    TierBudget("wait_quantile", 0.3, quantile=0.9),
+    TierBudget("mean_wait", 0.1),
+    TierBudget("prob_wait", 0.2),
+    TierBudget("max_utilization", 0.8),
 ]
 
 
 @pytest.mark.parametrize("cv", [0.0, 0.5, 0.8, 1.0, 1.5])
 @pytest.mark.parametrize("budget", BUDGETS, ids=[b.kind for b in BUDGETS])
 def test_min_servers_samples_agrees_with_min_servers_point_by_point(
-    cv: float, budget: Budget
+    cv: float, budget: TierBudget
 ) -> None:
     rng = np.random.default_rng(11)
     rate = np.concatenate([[0.0], rng.uniform(0, 3, 14), rng.uniform(3, 300, 15)])
@@ -43,7 +43,9 @@ def test_min_servers_samples_agrees_with_min_servers_point_by_point(
 
 def test_min_servers_samples_refuses_a_budget_below_the_service_time() -> None:
     with pytest.raises(ModelError, match="cannot be met by any number of servers"):
-        min_servers_samples([10.0], [0.6], 0.8, [Budget("response_quantile", 1.2, quantile=0.95)])
+        min_servers_samples(
+            [10.0], [0.6], 0.8, [TierBudget("response_quantile", 1.2, quantile=0.95)]
+        )
 
 
 def test_ranges_sample_reproducibly_with_their_moments() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models import Budget, CapacityPlan, ModelError, TierDemand, plan_capacity
+from models import CapacityPlan, ModelError, TierBudget, TierDemand, plan_capacity
 from models.plan import staffing_grid
 from models.plot import plot_staffing
 
@@ -21,7 +21,10 @@ def day_plan(method: str = "mol") -> CapacityPlan:
         [TierDemand("web", 0.08), TierDemand("db", 0.01, visits=5, max_servers=30)],
         HOURS,
         RATE,
-        [Budget("response_quantile", 2.0, quantile=0.95), Budget("prob_wait", 0.2, tier="db")],
+        [
+            TierBudget("response_quantile", 2.0, quantile=0.95),
+            TierBudget("prob_wait", 0.2, tier="db"),
+        ],
         method=method,
     )
 
@@ -55,13 +58,13 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("tiers", "budgets", "match"),
     [
-        ([], [Budget("prob_wait", 0.2)], "at least one tier"),
-        ([TierDemand("a", 0.1), TierDemand("a", 0.2)], [Budget("prob_wait", 0.2)], "unique"),
+        ([], [TierBudget("prob_wait", 0.2)], "at least one tier"),
+        ([TierDemand("a", 0.1), TierDemand("a", 0.2)], [TierBudget("prob_wait", 0.2)], "unique"),
         ([TierDemand("a", 0.1)], [], "at least one budget"),
-        ([TierDemand("a", 0.1)], [Budget("prob_wait", 0.2, tier="b")], "names tier 'b'"),
+        ([TierDemand("a", 0.1)], [TierBudget("prob_wait", 0.2, tier="b")], "names tier 'b'"),
     ],
 )
-def test_plan_validation(tiers: list[TierDemand], budgets: list[Budget], match: str) -> None:
+def test_plan_validation(tiers: list[TierDemand], budgets: list[TierBudget], match: str) -> None:
     with pytest.raises(ModelError, match=match):
         plan_capacity(tiers, [0, 3600], [1.0, 2.0], budgets)
 

@@ -70,7 +70,7 @@ def test_mgc_approximation_error_against_ciw(cv: float, record_property: object)
 
 
 def test_mol_staffing_holds_its_target_through_a_peak_in_ciw() -> None:
-    from models import Budget, staffing_schedule
+    from models import TierBudget, staffing_schedule
 
     interval = 60.0
     rates = np.array([2.0] * 5 + [8.0] * 5 + [2.0] * 10)  # a ten-minute surge
@@ -79,7 +79,9 @@ def test_mol_staffing_holds_its_target_through_a_peak_in_ciw() -> None:
     # Piecewise-constant rates as a piecewise-linear profile with 1 us steps.
     u = np.column_stack([starts, starts + interval - 1e-6]).ravel()
     lam = np.repeat(rates, 2)
-    sched = staffing_schedule(u, lam, svc, Budget("prob_wait", 0.3), eval_times_s=starts + interval)
+    sched = staffing_schedule(
+        u, lam, svc, TierBudget("prob_wait", 0.3), eval_times_s=starts + interval
+    )
     sim = simulate_time_varying(rates, interval, svc, sched.servers, replications=4, rng=3)
     busy = sim.arrivals > 50
     # MOL keeps P(wait) near the target in every busy interval (loose: it staffs per

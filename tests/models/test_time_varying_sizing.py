@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from models import (
-    Budget,
     Deterministic,
     Exponential,
     Lognormal,
     ModelError,
+    TierBudget,
     erlang_c,
     min_servers,
     offered_load,
@@ -54,7 +54,7 @@ def test_mol_staffs_less_at_a_short_spike_and_more_after_it() -> None:
     times, rates = [0.0, 600.0, 660.0, 720.0, 3600.0], [10.0, 10.0, 200.0, 10.0, 10.0]
     svc = Exponential(mean=120.0)
     grid = np.array([660.0, 900.0])
-    budget = Budget("prob_wait", 0.2)
+    budget = TierBudget("prob_wait", 0.2)
     mol = staffing_schedule(times, rates, svc, budget, eval_times_s=grid)
     psa = staffing_schedule(times, rates, svc, budget, eval_times_s=grid, method="psa")
     assert mol.servers[0] < psa.servers[0]  # the load lags the spike ...
@@ -63,14 +63,14 @@ def test_mol_staffs_less_at_a_short_spike_and_more_after_it() -> None:
 
 def test_min_servers_is_the_smallest_meeting_prob_wait() -> None:
     lam = np.array([0.5, 9.0, 90.0, 900.0, 9000.0])
-    c = min_servers(lam, Exponential(mean=1.0), Budget("prob_wait", 0.2))
+    c = min_servers(lam, Exponential(mean=1.0), TierBudget("prob_wait", 0.2))
     assert np.all(np.asarray(erlang_c(c, lam)) <= 0.2)
     assert np.all(np.asarray(erlang_c(c - 1, lam)) > 0.2)
 
 
 def test_square_root_staffing_agrees_with_exact_sizing_at_scale() -> None:
     loads = np.array([1_000.0, 10_000.0, 50_000.0])
-    exact = min_servers(loads, Exponential(mean=1.0), Budget("prob_wait", 0.2))
+    exact = min_servers(loads, Exponential(mean=1.0), TierBudget("prob_wait", 0.2))
     sqrt_rule = square_root_staffing(loads, 0.2)
     assert np.all(np.abs(exact - sqrt_rule) <= 2)
 
@@ -79,7 +79,7 @@ def test_response_quantile_budget_is_met_and_minimal() -> None:
     from models import MMc
 
     lam = np.array([5.0, 50.0, 500.0])
-    c = min_servers(lam, Exponential(mean=0.2), Budget("response_quantile", 1.0, quantile=0.95))
+    c = min_servers(lam, Exponential(mean=0.2), TierBudget("response_quantile", 1.0, quantile=0.95))
     assert np.all(MMc(lam, 5.0, c).response_quantile(0.95) <= 1.0)
     low = c - 1
     stable = lam * 0.2 < low
@@ -88,7 +88,9 @@ def test_response_quantile_budget_is_met_and_minimal() -> None:
 
 def test_impossible_budget_is_named() -> None:
     with pytest.raises(ModelError, match="cannot be met by any number of servers"):
-        min_servers(10.0, Exponential(mean=1.0), Budget("response_quantile", 0.5, quantile=0.95))
+        min_servers(
+            10.0, Exponential(mean=1.0), TierBudget("response_quantile", 0.5, quantile=0.95)
+        )
 
 
 @pytest.mark.parametrize(
@@ -102,4 +104,4 @@ def test_impossible_budget_is_named() -> None:
 )
 def test_budget_validation(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ModelError, match=match):
-        Budget(**kwargs)  # type: ignore[arg-type]
+        TierBudget(**kwargs)  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ import pytest
 
 from dvcschema.errors import ScenarioError
 from dvcschema.scenario import load_scenario
-from models import Budget, MMc, min_servers, service_distribution
+from models import MMc, TierBudget, min_servers, service_distribution
 from planning import PlanRun, Spike, parse_spike, plan_json, plan_scenario, report
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,15 +67,15 @@ def _seconds(text: str) -> float:
     return float(match[1]) * (0.001 if match[2] == "ms" else 1.0)
 
 
-def _budget(expression: str) -> Budget:
+def _budget(expression: str) -> TierBudget:
     """The three budget forms the scenario uses, read by hand."""
     if m := re.fullmatch(r"p(\d+) < (\S+)", expression):
-        return Budget("response_quantile", _seconds(m[2]), quantile=int(m[1]) / 100)
+        return TierBudget("response_quantile", _seconds(m[2]), quantile=int(m[1]) / 100)
     if m := re.fullmatch(r"P\(wait\) < (\S+)", expression):
-        return Budget("prob_wait", float(m[1]))
+        return TierBudget("prob_wait", float(m[1]))
     m = re.fullmatch(r"utilization < (\S+)", expression)
     assert m is not None, expression
-    return Budget("max_utilization", float(m[1]))
+    return TierBudget("max_utilization", float(m[1]))
 
 
 def _tier_value(entry: Any, parse: Any) -> float:
@@ -116,7 +116,7 @@ def _peak_by_hand(data: dict[str, Any]) -> tuple[float, dict[str, int]]:
     return sessions_per_s, servers
 
 
-def _meets_all(q: MMc, budgets: list[Budget]) -> bool:
+def _meets_all(q: MMc, budgets: list[TierBudget]) -> bool:
     metric = {"prob_wait": lambda b: q.prob_wait, "max_utilization": lambda b: q.utilization,
               "response_quantile": lambda b: q.response_quantile(b.quantile)}  # fmt: skip
     return all(metric[b.kind](b) <= b.value for b in budgets)
@@ -292,8 +292,8 @@ def test_tier_ranges_without_a_derivation_spread_around_the_plan(tmp_path: Path)
     # the central plan is the one the middle of the ranges gives: 40/s x 4 x 50 ms, by hand
     assert data["peak"]["servers"]["app"] == max(
         int(min_servers(160.0, service_distribution(0.05, 1.0), b))
-        for b in (Budget("response_quantile", 0.25, quantile=0.95), Budget("prob_wait", 0.2),
-                  Budget("max_utilization", 0.8))
+        for b in (TierBudget("response_quantile", 0.25, quantile=0.95),
+                  TierBudget("prob_wait", 0.2), TierBudget("max_utilization", 0.8))
     )  # fmt: skip
     path.write_text(TIER_RANGES.replace("high: 60ms", "high: 90ms"), encoding="utf-8")
     with pytest.raises(ScenarioError) as caught:  # the longest service time misses p95 < 250ms

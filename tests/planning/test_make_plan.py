@@ -12,7 +12,7 @@ import pytest
 import planning.plan
 from dvcschema.errors import ConfigError, ScenarioError
 from dvcschema.scenario import load_scenario
-from models import Budget
+from models import TierBudget
 from models.montecarlo import min_servers_samples
 from planning import (
     build_plan,
@@ -30,7 +30,7 @@ NATIONAL = REPO / "scenarios" / "national-plan.yaml"
 def test_servers_at_central_inputs_equal_the_central_plan() -> None:
     result = plan_scenario(load_scenario(DEADLINE), samples=10, seed=1)
     budgets = {
-        t.name: [Budget(b.kind, b.value, b.quantile) for b in result.spec.budgets_for(t)]
+        t.name: [TierBudget(b.kind, b.value, b.quantile) for b in result.spec.budgets_for(t)]
         for t in result.spec.tiers
     }
     for tier, tp in zip(result.spec.tiers, result.plan.tiers, strict=True):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.access_log import AccessLog, AccessRecord
+from portal.access_log import AccessLogWriter, AccessRecord
 from portal.config import load_config
 from portal.network import TierNetwork
 from portal.replies import ApiError, Reply
@@ -136,8 +136,8 @@ def test_access_record_sums_the_tiers(tmp_path: Path) -> None:
     assert line["queue_wait_ms"] == pytest.approx(13.0)
     assert line["service_ms"] == pytest.approx(2.5)
     assert line["tiers"]["db"] == {"wait_ms": 3.0, "service_ms": 0.5}
-    log = AccessLog(tmp_path / "log.jsonl")
+    log = AccessLogWriter(tmp_path / "log.jsonl")
     log.append(record)
     log.close()
     assert (tmp_path / "log.jsonl").read_text("utf-8").count("\n") == 1
-    AccessLog(None).append(record)  # disabled: a no-op
+    AccessLogWriter(None).append(record)  # disabled: a no-op
