@@ -18,13 +18,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from analysis import runschema
 from analysis.runfolder import RunFolder
-from dvcschema import files
+from dvcschema import files, runschema
 from dvcschema.errors import ConfigError, shown
 
 FloatArray = NDArray[np.float64]
-ACCESS_LOG = "portal_access.jsonl"
 MAX_ACCESS_LOG_BYTES = 2 * 1024**3  # ~200 bytes a request: ten million requests
 ABANDONED = (444, 499)  # reset, client went away: the service was cut short
 

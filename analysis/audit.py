@@ -64,10 +64,9 @@ from pathlib import Path
 from typing import Any
 
 from dvcschema.errors import ConfigError, DvcloadError
+from dvcschema.results import DOSSIER_LEDGER, PAYMENT_LEDGER
+from dvcschema.results import PORTAL_DATABASE as DATABASE
 
-DOSSIER_LEDGER = "acknowledged_dossiers.csv"
-PAYMENT_LEDGER = "confirmed_payments.csv"
-DATABASE = "portal.sqlite"
 MAX_EXAMPLES = 5
 FAILING_COUNTS = (
     "dossiers_missing",

@@ -34,10 +34,10 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
-from analysis.accesslog import ACCESS_LOG, AccessLog, read_access_log, sessions_of
+from analysis.accesslog import AccessLog, read_access_log, sessions_of
 from analysis.distribution import LatencyDistribution
-from analysis.runfolder import RunFolder, read_json
-from dvcschema import files
+from analysis.runfolder import RunFolder
+from dvcschema import files, results
 from dvcschema.errors import ConfigError, shown
 from models.calibration import (
     DemandEstimate,
@@ -47,7 +47,6 @@ from models.calibration import (
 )
 
 FloatArray = NDArray[np.float64]
-UTILIZATION_FILE = "utilization.json"
 CALIBRATED_FILE = "calibrated.yaml"
 SOURCES = ("auto", "access_log", "response_time", "regression")
 LOW_LOAD_UTILIZATION = 0.3
@@ -146,14 +145,16 @@ def calibrate_runs(
         return _from_access_logs(folders, [log for log in logs if log is not None], servers, runs)
     if source == "access_log":
         missing = next(f.path for f, log in zip(folders, logs, strict=True) if log is None)
-        raise ConfigError(f"no {ACCESS_LOG} with tier timings in this run", source=str(missing))
+        raise ConfigError(
+            f"no {results.PORTAL_ACCESS_LOG} with tier timings in this run", source=str(missing)
+        )
     sessions = sum(sessions_of(f, None) for f in folders)
     tier = _from_outside(folders, servers, source, sessions)
     return CalibratedModel((tier,), runs, sessions)
 
 
 def _log_of(folder: RunFolder) -> AccessLog | None:
-    path = folder.path / ACCESS_LOG
+    path = folder.path / results.PORTAL_ACCESS_LOG
     if not files.exists(path):
         return None
     log = read_access_log(path)
@@ -242,7 +243,7 @@ def _from_outside(
     low = min(folders, key=lambda f: float(f.summary.get("rps") or 0.0))
     c = int(servers.get(ENTRY_TIER, 1))
     by_response = _by_response_time(low, c, sessions=sum(sessions_of(f, None) for f in [low]))
-    regression_ok = sum((f.path / UTILIZATION_FILE).is_file() for f in folders) >= 2
+    regression_ok = sum((f.path / results.UTILIZATION).is_file() for f in folders) >= 2
     low_load = (by_response.utilization or 0.0) <= LOW_LOAD_UTILIZATION
     if source == "regression" or (source == "auto" and not low_load and regression_ok):
         return _by_regression(folders, c, sessions)
@@ -306,10 +307,10 @@ def _family(cv: float) -> str:
 
 
 def _by_regression(folders: list[RunFolder], servers: int, sessions: int) -> TierCalibration:
-    usable = [f for f in folders if (f.path / UTILIZATION_FILE).is_file()]
+    usable = [f for f in folders if (f.path / results.UTILIZATION).is_file()]
     if len(usable) < 2:
         raise ConfigError(
-            f"regression needs at least 2 runs with {UTILIZATION_FILE}; found {len(usable)}"
+            f"regression needs at least 2 runs with {results.UTILIZATION}; found {len(usable)}"
         )
     rps = [float(f.summary.get("rps") or 0.0) for f in usable]
     busy = [_utilization(f) * servers for f in usable]
@@ -327,8 +328,8 @@ def _by_regression(folders: list[RunFolder], servers: int, sessions: int) -> Tie
 
 
 def _utilization(folder: RunFolder) -> float:
-    path = folder.path / UTILIZATION_FILE
-    value = read_json(path, required=True).get(ENTRY_TIER)
+    path = folder.path / results.UTILIZATION
+    value = folder.files.read_json(results.UTILIZATION, required=True).get(ENTRY_TIER)
     if not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ConfigError(
             f"{shown(ENTRY_TIER)} utilisation {shown(value)}; allowed: a number in [0, 1]",

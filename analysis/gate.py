@@ -8,44 +8,44 @@
 - ``gate.md``: a summary fit for a pull-request comment (:mod:`analysis.markdown`);
 - ``summary.json``'s ``gate``: ``{"passed": bool, "budgets": [...]}`` (DESIGN.md).
 
+It writes nothing itself: :func:`evaluate_gate` returns a :class:`GateResult`, whose
+:meth:`~GateResult.record` goes into the summary and :func:`gate_files` into the
+folder, both through :class:`dvcschema.results.RunFiles` (the run's one writer).
+
 Two checks come from the run itself, budgets or not: the integrity audit
 (``summary["audit"]``) and the load generator's health (``summary["generator"]``,
-written by ``dvcload.results.generator_health``). A run whose generator was unreliable
+as :class:`dvcschema.results.GeneratorHealth` records it). A run whose generator was unreliable
 (busier than 90% of a CPU core in any process) measured its own queue as much as the
 target's, so it fails the gate as untrustworthy unless ``allow_unreliable`` is given;
 then the check is still listed, passed and marked ``"allowed": true``.
 
-:class:`LiveGate` checks the budgets marked ``abort_on_fail`` on the load generator's
-cumulative histograms while a run is going, after each budget's ``delay`` (k6's
-``abortOnFail`` and ``delayAbortEval``), and says why the run should stop.
+:class:`analysis.live_gate.LiveGate` checks abort-on-fail budgets during a run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from analysis.checks import FAILED, PASSED, SKIPPED, Check, Measurements, evaluate
 from analysis.compare import Comparison, compare_runs
-from analysis.distribution import LatencyDistribution
 from analysis.junit import junit_xml
 from analysis.markdown import gate_markdown
-from analysis.runfolder import RunFolder, write_json, write_text
+from analysis.runfolder import RunFolder
 from dvcschema.budgets import Budget, BudgetSet
-from dvcschema.errors import one_line
-from dvcschema.histograms import EndpointHistogram
+from dvcschema.results import (
+    ALLOW_UNRELIABLE,
+    GENERATOR_CPU_LIMIT_PERCENT,
+    GateRecord,
+    GeneratorHealth,
+    RunFiles,
+    Summary,
+)
 
-GATE_JSON = "gate.json"
-JUNIT_XML = "junit.xml"
-GATE_MD = "gate.md"
-ALLOW_UNRELIABLE = "--allow-unreliable"
-# The limit dvcload.results.generator_health applies (tests/analysis keep them equal).
-GENERATOR_CPU_LIMIT_PERCENT = 90.0
 RUN_SCOPE = "the run"
 
 
@@ -139,20 +139,38 @@ class GateResult:
         """``gate.json``'s ``generator``: its health and whether it was allowed."""
         if self.generator is None:
             return None
-        allowed = self.allow_unreliable and not self.generator.reliable
-        return self.generator.as_dict() | {"allowed": allowed}
+        return self.generator.gate_entry(
+            allowed=self.allow_unreliable and not self.generator.reliable
+        )
+
+    def record(self) -> GateRecord:
+        """``summary.json``'s ``gate``: the verdict, each budget, the generator."""
+        return GateRecord(
+            passed=self.passed,
+            partial=self.partial,
+            headline=self.headline,
+            baseline=self.baseline,
+            budgets=self.budgets_entries(),
+            generator=self.generator_entry(),
+        )
 
 
 def evaluate_gate(
     folder: Path,
     budgets: BudgetSet,
     *,
+    summary: Summary | None = None,
     baseline: Path | None = None,
     allow_unreliable: bool = False,
 ) -> GateResult:
-    """Evaluate budgets on a results folder without writing anything."""
+    """Evaluate budgets on a results folder without writing anything.
+
+    ``summary`` is the run's summary when the run is still being concluded (with its
+    audit, not yet written); by default it is read from the folder."""
     started = time.perf_counter()
     run = RunFolder.open(folder)
+    if summary is not None:
+        run = RunFolder(run.path, summary.as_dict(), run.manifest)
     base = RunFolder.open(baseline) if baseline is not None else None
     checks = evaluate(
         budgets,
@@ -160,7 +178,7 @@ def evaluate_gate(
         baseline=None if base is None else Measurements.from_run(base),
     )
     checks.extend(integrity_checks(run.summary))
-    health = GeneratorHealth.from_summary(run.summary)
+    health = run.record.generator
     checks.extend(generator_checks(health, run.summary, allow_unreliable=allow_unreliable))
     comparison = None if base is None else compare_runs(base, run)
     return GateResult(
@@ -215,53 +233,6 @@ GENERATOR = Budget(
 )
 
 
-@dataclass(frozen=True)
-class GeneratorHealth:
-    """``summary["generator"]`` as the gate reads it: the writer's verdict, not a new one.
-
-    ``reliable`` is the summary's own (``dvcload.results.generator_health``, the one
-    writer); a summary without it (older runs) is judged on ``cpu_percent`` alone.
-    """
-
-    reliable: bool
-    cpu_percent: float | None
-    reason: str
-
-    @classmethod
-    def from_summary(cls, summary: Mapping[str, Any]) -> GeneratorHealth | None:
-        section = summary.get("generator")
-        if not isinstance(section, Mapping):
-            return None
-        cpu = _finite_number(section.get("cpu_percent"))
-        reliable = section.get("reliable")
-        if not isinstance(reliable, bool):
-            reliable = cpu is None or cpu <= GENERATOR_CPU_LIMIT_PERCENT
-        reason = section.get("reason")
-        if reliable:
-            return cls(True, cpu, "")
-        if not isinstance(reason, str) or not reason.strip():
-            reason = _cpu_reason(cpu)
-        return cls(False, cpu, one_line(reason))
-
-    @property
-    def short_reason(self) -> str:
-        """``the load generator was saturated (96% of a CPU core, limit 90%)``."""
-        if self.cpu_percent is not None and self.cpu_percent > GENERATOR_CPU_LIMIT_PERCENT:
-            return (
-                f"the load generator was saturated ({self.cpu_percent:.0f}% of a CPU core, "
-                f"limit {GENERATOR_CPU_LIMIT_PERCENT:g}%)"
-            )
-        return "the load generator was unreliable"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "reliable": self.reliable,
-            "cpu_percent": self.cpu_percent,
-            "limit_percent": GENERATOR_CPU_LIMIT_PERCENT,
-            "reason": self.reason or None,
-        }
-
-
 def generator_checks(
     health: GeneratorHealth | None, summary: Mapping[str, Any], *, allow_unreliable: bool
 ) -> list[Check]:
@@ -280,21 +251,6 @@ def generator_checks(
     return [Check(GENERATOR, "generator", FAILED, measured, count, message)]
 
 
-def _cpu_reason(cpu_percent: float | None) -> str:
-    if cpu_percent is None:
-        return "the run's summary marks the load generator unreliable"
-    return (
-        f"the load generator used {cpu_percent:.0f}% of a CPU core "
-        f"(limit {GENERATOR_CPU_LIMIT_PERCENT:g}%)"
-    )
-
-
-def _finite_number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def run_gate(
     folder: Path,
     budgets: BudgetSet,
@@ -302,7 +258,7 @@ def run_gate(
     baseline: Path | None = None,
     allow_unreliable: bool = False,
 ) -> GateResult:
-    """Evaluate budgets on ``folder`` and write the gate's files into it.
+    """Gate a finished run again (``dvcload gate``): evaluate, then write the verdict.
 
     Parameters
     ----------
@@ -319,103 +275,25 @@ def run_gate(
     Returns
     -------
     GateResult
-        ``.passed`` is the verdict. ``gate.json``, ``junit.xml`` and ``gate.md`` are
-        written into ``folder`` and ``summary.json`` gains ``gate``.
+        ``.passed`` is the verdict. ``summary.json`` gains ``gate``, and ``gate.json``,
+        ``junit.xml`` and ``gate.md`` are written into ``folder``.
 
     Raises
     ------
     dvcschema.errors.ConfigError
         ``folder`` or ``baseline`` is not a readable results folder.
     """
+    run = RunFolder.open(folder)
     result = evaluate_gate(
-        Path(folder), budgets, baseline=baseline, allow_unreliable=allow_unreliable
+        run.path, budgets, summary=run.record, baseline=baseline, allow_unreliable=allow_unreliable
     )
-    write_gate_files(Path(folder), result)
+    files = RunFiles(run.path)
+    files.write_summary(run.record.with_gate(result.record()))
+    files.write_gate(*gate_files(result))
     return result
 
 
-def write_gate_files(folder: Path, result: GateResult) -> None:
-    write_json(folder / GATE_JSON, result.as_dict())
-    write_text(folder / JUNIT_XML, junit_xml(result))
-    write_text(folder / GATE_MD, gate_markdown(result))
-    run = RunFolder.open(folder)
-    summary = dict(run.summary)
-    summary["gate"] = {
-        "passed": result.passed,
-        "partial": result.partial,
-        "headline": result.headline,
-        "baseline": result.baseline,
-        "budgets": result.budgets_entries(),
-        "generator": result.generator_entry(),
-    }
-    write_json(folder / "summary.json", summary)
-
-
-class LiveGate:
-    """Abort-on-fail budgets, checked on cumulative histograms while a run is going.
-
-    Parameters
-    ----------
-    budgets
-        The run's budgets; only those with ``abort_on_fail`` are checked here.
-    tags
-        ``{tag: [request names]}``, for ``tag:NAME`` budgets (as in ``summary.json``).
-
-    Examples
-    --------
-    >>> from dvcschema.budgets import BudgetSet, parse_expression
-    >>> import dataclasses
-    >>> b = dataclasses.replace(parse_expression("p99 < 5s", key="*"), abort_on_fail=True)
-    >>> LiveGate(BudgetSet((b,))).check({}, {}, elapsed_s=1.0) is None
-    True
-    """
-
-    def __init__(
-        self, budgets: BudgetSet, *, tags: Mapping[str, Sequence[str]] | None = None
-    ) -> None:
-        self.budgets = budgets.abort_budgets
-        self.tags = dict(tags or {})
-
-    @property
-    def active(self) -> bool:
-        """Whether there is anything to check (skip the calls when not)."""
-        return bool(self.budgets)
-
-    def check(
-        self,
-        endpoints: Mapping[str, EndpointHistogram],
-        journeys: Mapping[str, EndpointHistogram],
-        elapsed_s: float,
-    ) -> str | None:
-        """The reason to abort the run now, or ``None`` to go on.
-
-        Parameters
-        ----------
-        endpoints, journeys
-            Cumulative histograms so far (``LatencyRecorder.section(...)``).
-        elapsed_s
-            Seconds since the load started; a budget is checked once its delay passed.
-        """
-        due = [b for b in self.budgets if elapsed_s >= b.delay_s]
-        if not due:
-            return None
-        measured = Measurements(
-            endpoints=_distributions(endpoints),
-            journeys=_distributions(journeys),
-            duration_s=elapsed_s,
-            tags=self.tags,
-        )
-        for check in evaluate(due, measured):
-            if check.status == FAILED and check.count > 0:
-                return (
-                    f"abort-on-fail budget {check.name} failed at {elapsed_s:.0f}s: {check.message}"
-                )
-        return None
-
-
-def _distributions(entries: Mapping[str, EndpointHistogram]) -> dict[str, LatencyDistribution]:
-    return {
-        key: LatencyDistribution.from_histogram(entry.histogram, entry.failures)
-        for key, entry in entries.items()
-        if entry.count
-    }
+def gate_files(result: GateResult) -> tuple[dict[str, Any], str, str]:
+    """``gate.json``, ``junit.xml`` and ``gate.md`` of a verdict, for
+    :meth:`dvcschema.results.RunFiles.write_gate`."""
+    return result.as_dict(), junit_xml(result), gate_markdown(result)

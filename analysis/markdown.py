@@ -68,7 +68,7 @@ def _untrustworthy(result: GateResult) -> list[str]:
         )
     else:
         verdict = "This alone fails the gate; `--allow-unreliable` gates the run on its budgets."
-    return [f"> ⚠️ **Untrustworthy run:** {_cell(health.reason)}. {verdict}", ""]
+    return [f"> ⚠️ **Untrustworthy run:** {_cell(health.reason or '')}. {verdict}", ""]
 
 
 def _table(checks: list[Check], result: GateResult) -> list[str]:

@@ -31,10 +31,10 @@ from analysis.report_tables import (
     manifest_list,
     verdict_box,
 )
-from analysis.runfolder import RunFolder, write_text
+from analysis.runfolder import RunFolder
 from analysis.timeseries import Series, Users, read_intervals, read_users
+from dvcschema import results
 
-REPORT_HTML = "report.html"
 MAX_BREAKDOWN_ROWS = 63  # Vietnam's provinces before the 2025 merger: every one fits
 
 _CSS = """
@@ -99,15 +99,15 @@ def write_report(folder: Path, *, baseline: Path | None = None) -> Path:
     """
     folder = Path(folder)
     run = RunFolder.open(folder)
-    series = read_intervals(folder / "histograms_intervals.jsonl")
+    series = read_intervals(folder / results.INTERVALS)
     inputs = _Inputs(
         run=run,
         series=series,
-        users=read_users(folder / "locust_stats_history.csv", series.t0_unix),
+        users=read_users(folder / results.LOCUST_STATS_HISTORY, series.t0_unix),
         comparison=None if baseline is None else compare_runs(RunFolder.open(baseline), run),
     )
-    path = folder / REPORT_HTML
-    write_text(path, render_page(inputs))
+    path = folder / results.REPORT_HTML
+    results.write_text(path, render_page(inputs))
     return path
 
 
@@ -145,7 +145,7 @@ def _sections(inputs: _Inputs) -> list[tuple[str, str, str]]:
         (
             "failures",
             "Failures by kind",
-            failures_table(read_failures(run.path / "locust_failures.csv")),
+            failures_table(read_failures(run.path / results.LOCUST_FAILURES)),
         ),
         ("services", "Breakdown by service", _breakdown(breakdown.get("services"), "service")),
         ("provinces", "Breakdown by province", _breakdown(breakdown.get("provinces"), "province")),

@@ -14,7 +14,7 @@ from typing import Any
 
 from analysis.compare import Comparison
 from analysis.failures import FailureKind
-from analysis.gate import ALLOW_UNRELIABLE, GENERATOR_CPU_LIMIT_PERCENT, GeneratorHealth
+from dvcschema.results import ALLOW_UNRELIABLE, GENERATOR_CPU_LIMIT_PERCENT, GeneratorHealth
 
 FIGURE_COLUMNS = ("count", "failures", "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")
 STATUS_MARK = {"passed": "✔ passed", "failed": "✘ failed", "skipped": "– skipped"}
@@ -114,7 +114,7 @@ def generator_banner(summary: Mapping[str, Any]) -> str:
     if health is None or health.reliable:
         return ""
     title = f"Untrustworthy: {health.short_reason}"
-    reason = health.reason[:1].upper() + health.reason[1:]
+    reason = (health.reason or "")[:1].upper() + (health.reason or "")[1:]
     return (
         f"<div class='banner' role='alert'><p class='word'>{e(title)}</p>"
         f"<p>{prose(reason)}.</p><p>{prose(_banner_gate(summary.get('gate')))}</p></div>"

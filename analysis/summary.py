@@ -13,6 +13,7 @@ from typing import Any
 
 from analysis.distribution import LatencyDistribution, merge
 from dvcschema.histograms import EndpointHistogram
+from dvcschema.results import Summary
 from dvcschema.units import iso_utc
 
 PERCENTILES = (50.0, 90.0, 95.0, 99.0)
@@ -73,8 +74,9 @@ def build_summary(
     target: str,
     endpoints: Mapping[str, EndpointHistogram | LatencyDistribution],
     extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The ``summary.json`` document (DESIGN.md's contract, plus totals)."""
+) -> Summary:
+    """The ``summary.json`` record (DESIGN.md's contract, plus totals); ``extra`` adds
+    the run's other sections by key."""
     duration_s = max(ended_at - started_at, 0.0)
     dists = {key: _distribution(entry) for key, entry in endpoints.items()}
     rows = section_figures(dists, duration_s)
@@ -94,5 +96,4 @@ def build_summary(
         "endpoints": rows,
         "percentile_source": "hdr-histogram (3 significant digits)",
     }
-    summary.update(extra or {})
-    return summary
+    return Summary.from_dict(summary | dict(extra or {}))

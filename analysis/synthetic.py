@@ -6,15 +6,15 @@ reporting interval and recorded with :func:`dvcschema.histograms.record_values`
 (vectorised: no Python loop per value), so ten million requests take seconds. The
 folder has the same files and formats as a real run: ``histograms.json``,
 ``histograms_intervals.jsonl``, ``summary.json``, ``manifest.json``,
-``locust_stats_history.csv`` and ``locust_failures.csv``. ``generator_cpu_percent``
-sets the load generator's CPU use; above 90% the summary marks it unreliable, in the
-words ``dvcload.results.generator_health`` uses.
+``locust_stats_history.csv`` and ``locust_failures.csv``, named and written by
+:mod:`dvcschema.results` from the same records a run writes (:class:`Summary`,
+:class:`Manifest`, :class:`GeneratorHealth`). ``generator_cpu_percent`` sets the load
+generator's CPU use; above 90% the summary marks it unreliable, as a run's does.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
-from analysis.gate import GENERATOR_CPU_LIMIT_PERCENT
-from analysis.runfolder import write_json
 from analysis.summary import build_summary, section_figures
+from dvcschema import results
 from dvcschema.histograms import EndpointHistogram, encode, new_histogram, record_values
+from dvcschema.results import GeneratorHealth, Manifest, RunFiles, Summary
 from models._rng import RngLike, as_generator
 
 T0_UNIX = 1_795_000_000.0
@@ -86,16 +86,14 @@ def write_synthetic_run(folder: Path, model: RunModel, *, rng: RngLike = None) -
     folder.mkdir(parents=True, exist_ok=True)
     sections = {name: _Section() for name in ("endpoints", "journeys", "services", "provinces")}
     n_intervals = max(math.ceil(model.duration_s / model.interval_s), 1)
-    with (folder / "histograms_intervals.jsonl").open("w", encoding="utf-8") as handle:
-        for i in range(n_intervals):
-            row = _interval(model, sections, i, generator)
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    rows = (_interval(model, sections, i, generator) for i in range(n_intervals))
+    results.write_jsonl(folder / results.INTERVALS, rows)
     _write_histograms(folder, sections)
-    summary = _summary(model, sections)
-    write_json(folder / "summary.json", summary)
-    write_json(folder / "manifest.json", _manifest(model))
-    _write_users(folder / "locust_stats_history.csv", model)
-    _write_failures(folder / "locust_failures.csv", sections["endpoints"])
+    files = RunFiles(folder)
+    files.write_summary(_summary(model, sections))
+    files.write_manifest(_manifest(model))
+    _write_users(folder / results.LOCUST_STATS_HISTORY, model)
+    _write_failures(folder / results.LOCUST_FAILURES, sections["endpoints"])
     return folder
 
 
@@ -153,10 +151,10 @@ def _write_histograms(folder: Path, sections: dict[str, _Section]) -> None:
             }
             for key, entry in section.entries().items()
         }
-    write_json(folder / "histograms.json", data)
+    results.write_json(folder / results.HISTOGRAMS, data)
 
 
-def _summary(model: RunModel, sections: dict[str, _Section]) -> dict[str, Any]:
+def _summary(model: RunModel, sections: dict[str, _Section]) -> Summary:
     duration_s = model.duration_s
     tags: dict[str, list[str]] = {}
     for key, spec in model.endpoints.items():
@@ -184,30 +182,19 @@ def _summary(model: RunModel, sections: dict[str, _Section]) -> dict[str, Any]:
     )
 
 
-def generator_summary(cpu_percent: float, duration_s: float) -> dict[str, Any]:
-    """``summary.json``'s ``generator`` as ``dvcload.results.generator_health`` writes it."""
-    health: dict[str, Any] = {
-        "cpu_seconds": round(cpu_percent * duration_s / 100.0, 3),
-        "cpu_percent": round(cpu_percent, 1),
-        "reliable": cpu_percent <= GENERATOR_CPU_LIMIT_PERCENT,
-    }
-    if not health["reliable"]:
-        health["reason"] = (
-            f"the load generator used {cpu_percent:.0f}% of a CPU core (limit "
-            f"{GENERATOR_CPU_LIMIT_PERCENT:.0f}%): response times include time spent waiting "
-            "for the generator itself; use --processes or a lighter load"
-        )
-    return health
+def generator_summary(cpu_percent: float, duration_s: float) -> GeneratorHealth:
+    """``summary.json``'s ``generator`` for a CPU use, as a run measures it."""
+    return GeneratorHealth.measure(cpu_percent * duration_s / 100.0, duration_s)
 
 
-def _manifest(model: RunModel) -> dict[str, Any]:
-    return {
-        "scenario": {"name": model.scenario, "source": "<synthetic>", "load": {"model": "closed"}},
-        "seed": 0,
-        "target": "synthetic",
-        "versions": {"dvcload": "synthetic"},
-        "host": {"hostname": "synthetic", "cpu_count": 1},
-    }
+def _manifest(model: RunModel) -> Manifest:
+    return Manifest(
+        scenario={"name": model.scenario, "source": "<synthetic>", "load": {"model": "closed"}},
+        seed=0,
+        target="synthetic",
+        versions={"dvcload": "synthetic"},
+        host={"hostname": "synthetic", "cpu_count": 1},
+    )
 
 
 def _write_users(path: Path, model: RunModel) -> None:

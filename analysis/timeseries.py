@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from analysis import runschema
 from analysis.distribution import LatencyDistribution, merge
-from dvcschema import files
+from dvcschema import files, runschema
 from dvcschema.errors import ConfigError
 
 SERIES_PERCENTILES = (50.0, 95.0, 99.0)

@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from analysis.accesslog import ACCESS_LOG, AccessLog, read_access_log
+from analysis.accesslog import AccessLog, read_access_log
 from analysis.distribution import LatencyDistribution
+from dvcschema import results
 from dvcschema.errors import RunError
 from dvcschema.histograms import decode, merged
 
@@ -156,12 +157,12 @@ def measure(
     start ``warmup_s`` or more after the load began and end before its ``duration_s``
     did (the last, partial one holds the shutdown: requests cut short or recorded
     late); ``servers`` per tier, for utilisations."""
-    summary = _json(folder / "summary.json")
+    summary = _json(folder / results.SUMMARY)
     started = _unix(summary["started_at"])
     ended = started + duration_s
     intervals = [
         json.loads(line)
-        for line in (folder / "histograms_intervals.jsonl").read_text(encoding="utf-8").splitlines()
+        for line in (folder / results.INTERVALS).read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
     kept = [
@@ -178,7 +179,7 @@ def measure(
         merged(decode(e["histogram"]) for row in kept for e in row["endpoints"].values())
     )
     t0, t1 = float(kept[0]["t_start"]), float(kept[-1]["t_end"])
-    log = read_access_log(folder / ACCESS_LOG)
+    log = read_access_log(folder / results.PORTAL_ACCESS_LOG)
     return _measurement(
         folder, summary, harness, log.completed_between(t0, t1), log.between(t0, t1),
         window_s=t1 - t0, servers=servers,

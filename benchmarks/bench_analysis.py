@@ -17,10 +17,11 @@ from pathlib import Path
 
 from analysis.gate import run_gate
 from analysis.report import write_report
-from analysis.runfolder import RunFolder, write_json
+from analysis.runfolder import RunFolder
 from analysis.summary import build_summary, section_figures
 from analysis.synthetic import T0_UNIX, EndpointModel, RunModel, write_synthetic_run
 from dvcschema.budgets import load_budgets_file
+from dvcschema.results import RunFiles
 
 REQUESTS = 10_000_000
 DURATION_S = 3600.0
@@ -84,8 +85,8 @@ def _summarise(folder: Path) -> int:
             "journeys": section_figures(run.journeys, DURATION_S),
         },
     )
-    write_json(folder / "summary.json", summary)
-    return int(summary["requests"])
+    RunFiles(folder).write_summary(summary)
+    return summary.requests
 
 
 def main() -> bool:

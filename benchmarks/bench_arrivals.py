@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from dvcschema import results
+
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "tests" / "integration" / "configs" / "fast.yaml"
 CASES = ((50, 40), (200, 20), (500, 15))  # (sessions/s, seconds)
@@ -68,8 +70,8 @@ def measure(rate: int, duration_s: int, workdir: Path, processes: int = 1) -> di
         capture_output=True, text=True, check=True, cwd=REPO, timeout=600,
     ).stdout.strip().splitlines()[-1]  # fmt: skip
     folder = Path(out)
-    summary = json.loads((folder / "summary.json").read_text())
-    with (folder / "portal_access.jsonl").open() as handle:
+    summary = json.loads((folder / results.SUMMARY).read_text())
+    with (folder / results.PORTAL_ACCESS_LOG).open() as handle:
         t = np.sort(
             [r["t_arrival"] for r in map(json.loads, handle) if r["endpoint"] == "/auth/login"]
         )

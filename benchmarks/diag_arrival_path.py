@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from benchmarks.bench_arrivals import CONFIG, SCENARIO
+from dvcschema import results
 
 LATE_S = 0.004
 SHOWN_LATE = 20
@@ -47,7 +48,7 @@ SHOWN_LATE = 20
 def _instrument(clocks: dict[str, list[float]]) -> None:
     import gevent.socket
 
-    import dvcload.results
+    import dvcload.run_writer
     import loadgen.arrivals
     import loadgen.journeys
     import loadgen.users
@@ -75,7 +76,7 @@ def _instrument(clocks: dict[str, list[float]]) -> None:
             clocks["wire"].append(time.time())
         return sendall(sock, data, flags)
 
-    flush = dvcload.results.ResultsWriter.flush
+    flush = dvcload.run_writer.ResultsWriter.flush
 
     def timed_flush(writer: Any, load: Any) -> None:
         began = time.time()
@@ -85,7 +86,7 @@ def _instrument(clocks: dict[str, list[float]]) -> None:
     loadgen.arrivals.Dispatcher.__init__ = init  # type: ignore[method-assign]
     loadgen.users.login = timed_login
     gevent.socket.socket.sendall = timed_sendall
-    dvcload.results.ResultsWriter.flush = timed_flush  # type: ignore[method-assign,assignment]
+    dvcload.run_writer.ResultsWriter.flush = timed_flush  # type: ignore[method-assign,assignment]
 
 
 def _sample_portal_cpu(series: list[tuple[float, float]], stop: threading.Event) -> None:
@@ -119,8 +120,8 @@ def main(rate: int, seconds: int) -> None:
         dvcload_main(["run", str(path), "--out", tmp, "--quiet"])
         stop.set()
         folder = next(p for p in Path(tmp).iterdir() if p.is_dir())
-        summary = json.loads((folder / "summary.json").read_text())
-        with (folder / "portal_access.jsonl").open() as handle:
+        summary = json.loads((folder / results.SUMMARY).read_text())
+        with (folder / results.PORTAL_ACCESS_LOG).open() as handle:
             records = [json.loads(line) for line in handle]
     portal = np.sort([r["t_arrival"] for r in records if r["endpoint"] == "/auth/login"])
     t = {k: np.sort(np.array(v)) for k, v in clocks.items() if k != "flushes"}

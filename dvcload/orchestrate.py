@@ -23,7 +23,8 @@ from typing import Any
 
 import gevent
 
-from dvcload.results import ResultsWriter
+from dvcload.run_writer import ResultsWriter
+from dvcschema import results
 from dvcschema.argtypes import check_out_folder
 from dvcschema.budgets import BudgetSet
 from dvcschema.errors import ConfigError, shown
@@ -32,7 +33,6 @@ from dvcschema.target import TargetPolicy
 from loadgen.export import write_population
 from loadgen.journeys import ENDPOINT_TAGS, tag_index
 from loadgen.population import generate_population
-from loadgen.results import create_run_folder, write_json
 from loadgen.runner import LoadRun, MasterOptions, Progress, run_load
 from loadgen.workload import Workload, build_workload
 
@@ -54,7 +54,7 @@ class LiveAbort:
     """Abort-on-fail budgets, checked after each 5 s flush (k6's ``abortOnFail``)."""
 
     def __init__(self, budgets: BudgetSet, workload: Workload) -> None:
-        from analysis.gate import LiveGate  # imported here: it pulls in the statistics
+        from analysis.live_gate import LiveGate  # imported here: it pulls in the statistics
 
         self._gate = LiveGate(budgets, tags=tag_index(list(ENDPOINT_TAGS)))
         self._recorder = workload.recorder
@@ -115,7 +115,7 @@ def execute_run(
     worked out from the scenario now)."""
     started_at = time.time()
     folder = _run_folder(out_root, scenario.name, started_at)
-    handler = _log_to(folder / "run.log")
+    handler = _log_to(folder / results.RUN_LOG)
     try:
         budgets = scenario.budgets if budgets is None else budgets
         policy = target_policy(scenario) if policy is None else policy
@@ -183,7 +183,7 @@ def _execute(
     assert scenario.load is not None  # dvcload run refuses a scenario without one
     population = generate_population(scenario.population.size, seed=scenario.seed)
     workload = build_workload(scenario, population, policy=policy)
-    write_json(folder / "scenario.json", scenario.as_dict())  # what workers load
+    results.write_json(folder / results.SCENARIO, scenario.as_dict())  # what workers load
     with ExitStack() as stack:
         stop = stack.enter_context(StopOnSignal())
         host, target = _start_target(stack, scenario, folder, population)
@@ -208,7 +208,7 @@ def _execute(
     summary, gate = writer.final(
         load, budgets=budgets, aborted=live.reason, allow_unreliable=allow_unreliable
     )
-    ok = bool(summary["requests"] > summary["failures"])
+    ok = summary.requests > summary.failures
     return RunOutcome(ok, stop.signal, None if gate is None else gate.passed)
 
 
@@ -217,7 +217,7 @@ def _run_folder(out_root: Path, name: str, started_at: float) -> Path:
     the root of the file system, a path through a file, or no permission."""
     check_out_folder(out_root, error=lambda message: ConfigError(message, field=OUT_FIELD))
     try:
-        return create_run_folder(out_root, name, started_at)
+        return results.create_run_folder(out_root, name, started_at)
     except OSError as exc:
         raise ConfigError(
             f"cannot make a run folder under {shown(str(out_root))}: {exc.strerror}",
@@ -242,9 +242,9 @@ def _spawn_workers(
     """Start ``n`` ``dvcload worker`` processes; they are stopped by PID at the end."""
     children = []
     for k in range(n):
-        log_file = stack.enter_context((folder / f"worker-{k}.log").open("w", encoding="utf-8"))
+        log_file = stack.enter_context((folder / results.worker_log(k)).open("w", encoding="utf-8"))
         command = [
-            sys.executable, "-m", "dvcload", "worker", str(folder / "scenario.json"),
+            sys.executable, "-m", "dvcload", "worker", str(folder / results.SCENARIO),
             "--master-host", "127.0.0.1", "--master-port", str(port),
             "--partition", f"{k}/{n}", "--target", host,
         ]  # fmt: skip
@@ -284,11 +284,11 @@ def _start_target(
             config_path=resolve_config(options.config),
             servers=options.servers,
             service_time_ms=options.service_time_ms,
-            access_log=folder / "portal_access.jsonl",
-            database=folder / "portal.sqlite",
+            access_log=folder / results.PORTAL_ACCESS_LOG,
+            database=folder / results.PORTAL_DATABASE,
             population=population_file,
             seed=scenario.seed,
-            stderr_path=folder / "portal_stderr.log",
+            stderr_path=folder / results.PORTAL_STDERR,
         )
     )
     log.info("embedded portal at %s (pid %s)", portal.url, portal.pid)

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dvcschema import results
+
 
 class AuditLedger:
     """Rows are ``(t, code, cccd)`` and ``(t, payment_id, dossier_code)``; a master adds
@@ -30,11 +32,9 @@ class AuditLedger:
 
     def write(self, folder: Path) -> None:
         """Write ``acknowledged_dossiers.csv`` and ``confirmed_payments.csv``."""
+        _write_rows(folder / results.DOSSIER_LEDGER, ("t", "dossier_code", "cccd"), self.dossiers)
         _write_rows(
-            folder / "acknowledged_dossiers.csv", ("t", "dossier_code", "cccd"), self.dossiers
-        )
-        _write_rows(
-            folder / "confirmed_payments.csv", ("t", "payment_id", "dossier_code"), self.payments
+            folder / results.PAYMENT_LEDGER, ("t", "payment_id", "dossier_code"), self.payments
         )
 
 

@@ -31,6 +31,7 @@ from locust.stats import (
     stats_history,
 )
 
+from dvcschema import results
 from dvcschema.errors import RunError
 from dvcschema.load import Load, OpenLoad
 from loadgen import eventloop
@@ -155,7 +156,7 @@ def run_load(
         env.events.worker_report.add_listener(merger.on_worker_report)
         _await_workers(env, master)
     csv_writer = StatsCSVFileWriter(
-        env, PERCENTILES_TO_REPORT, str(results_dir / "locust"), full_history=True
+        env, PERCENTILES_TO_REPORT, str(results_dir / results.LOCUST_CSV_PREFIX), full_history=True
     )
     state = _RunState(env, load, merger, master.dead_workers if master else lambda: [])
     greenlets = [
@@ -439,4 +440,4 @@ def _write_locust_report(env: Environment, results_dir: Path) -> None:
     except Exception as exc:  # Locust's own report is a bonus; never lose the run for it
         log.warning("could not write Locust's HTML report: %s", exc)
         return
-    (results_dir / "locust_report.html").write_text(html, encoding="utf-8")
+    (results_dir / results.LOCUST_REPORT).write_text(html, encoding="utf-8")

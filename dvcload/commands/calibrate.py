@@ -84,7 +84,7 @@ def parse_servers(items: Sequence[str]) -> dict[str, int]:
 def servers_from_manifests(runs: Sequence[Path]) -> dict[str, int]:
     """Servers per tier of the embedded portal, from the first run's manifest."""
     for run_folder in runs:
-        portal = _portal_options(run_folder / "manifest.json")
+        portal = _portal_options(run_folder)
         if portal is None:
             continue
         from portal.config import resolve_config
@@ -99,10 +99,10 @@ def servers_from_manifests(runs: Sequence[Path]) -> dict[str, int]:
     return {}
 
 
-def _portal_options(path: Path) -> Mapping[str, Any] | None:
-    from analysis.runfolder import read_json  # a regular file, strict JSON, an object
+def _portal_options(folder: Path) -> Mapping[str, Any] | None:
+    from dvcschema.results import RunFiles  # a regular file, strict JSON, an object
 
-    manifest = read_json(path, required=False)
+    manifest = RunFiles(folder).read_manifest()
     scenario = manifest.get("scenario")
     if not isinstance(scenario, dict) or scenario.get("target") != "embedded":
         return None

@@ -43,8 +43,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.gate import GATE_MD, run_gate
+    from analysis.gate import run_gate
     from analysis.runfolder import RunFolder
+    from dvcschema.results import GATE_MD
 
     folder = RunFolder.open(args.run_folder)
     budgets = _budgets(folder.scenario_budgets(), args.budgets, audited="audit" in folder.summary)

@@ -19,9 +19,9 @@ from analysis.calibrate import calibrate_runs
 from analysis.gate import evaluate_gate
 from analysis.report import write_report
 from analysis.runfolder import RunFolder
-from analysis.runschema import loads
 from dvcschema.budgets import BudgetSet, parse_expression
 from dvcschema.errors import ConfigError
+from dvcschema.runschema import loads
 
 BUDGETS = BudgetSet((parse_expression("p99 < 2s", key="*"),))
 Damage = Callable[[Path], None]

@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 import xmlschema
 
-from analysis.gate import GENERATOR_CPU_LIMIT_PERCENT, evaluate_gate, run_gate
+from analysis.gate import evaluate_gate, run_gate
 from analysis.report import write_report
+from analysis.runfolder import RunFolder
 from analysis.synthetic import generator_summary
 from dvcload.cli import main
-from dvcload.results import GENERATOR_CPU_LIMIT_PERCENT as WRITER_LIMIT_PERCENT
-from dvcload.results import ResultsWriter, generator_health
+from dvcload.run_writer import conclude
 from dvcschema.budgets import BudgetSet, load_budgets_file
+from dvcschema.results import GeneratorHealth, RunFiles
 
 MakeRun = Callable[..., Path]
 SCHEMA = xmlschema.XMLSchema(Path(__file__).with_name("junit-subset.xsd"))
@@ -140,8 +141,8 @@ def test_healthy_generator_adds_no_check_and_leaves_the_gate_alone(
 
 def test_the_busiest_worker_decides_and_is_named(make_run: MakeRun) -> None:
     workers = [{"worker": "w0", "cpu_seconds": 9.0}, {"worker": "w1", "cpu_seconds": 28.5}]
-    health = generator_health(cpu_s=1.0, duration_s=30.0, workers=workers)
-    folder = make_run("workers", extra={"generator": health})
+    health = GeneratorHealth.measure(cpu_s=1.0, duration_s=30.0, workers=workers)
+    folder = make_run("workers", extra={"generator": health.as_dict()})
     result = run_gate(folder, BudgetSet())
     [check] = result.checks
     assert check.status == "failed" and "worker w1 used 95% of a CPU core" in check.message
@@ -168,9 +169,8 @@ def test_a_generator_section_that_says_nothing_usable_adds_no_check(
 
 
 def test_synthetic_generator_health_is_the_writers() -> None:
-    assert GENERATOR_CPU_LIMIT_PERCENT == WRITER_LIMIT_PERCENT
     for percent in (10.0, 90.0, 96.0):
-        assert generator_summary(percent, 60.0) == generator_health(percent * 0.6, 60.0)
+        assert generator_summary(percent, 60.0) == GeneratorHealth.measure(percent * 0.6, 60.0)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -179,21 +179,28 @@ def _write(path: Path, text: str) -> Path:
 
 
 # -- dvcload run ------------------------------------------------------------------------
-def test_results_writer_final_passes_allow_unreliable_to_the_gate(
+def test_the_end_of_a_run_gates_the_summary_it_wrote_allow_unreliable_or_not(
     saturated: Path, budgets_path: Path
 ) -> None:
-    """The end of ``dvcload run``: ``ResultsWriter.final`` gates the folder it wrote."""
-    summary = read_json(saturated / "summary.json")
-    writer = object.__new__(ResultsWriter)  # the load's own writes replaced by the folder's
-    writer.folder = saturated
-    writer._write = lambda load, complete: summary  # type: ignore[method-assign]
+    """The end of ``dvcload run`` (:func:`conclude`, as ``ResultsWriter.final`` calls it)."""
+    summary = RunFolder.open(saturated).record
     budgets = load_budgets_file(budgets_path)
-    _, gate = writer.final(None, budgets=budgets)  # type: ignore[arg-type]
-    assert gate is not None and not gate.passed
-    assert "The gate failed the run for this" in (saturated / "report.html").read_text("utf-8")
-    _, gate = writer.final(None, budgets=budgets, allow_unreliable=True)  # type: ignore[arg-type]
-    assert gate is not None and gate.passed
-    assert "The gate was told to allow it" in (saturated / "report.html").read_text("utf-8")
+    for allow, verdict, words in (
+        (False, False, "The gate failed the run for this"),
+        (True, True, "The gate was told to allow it"),
+    ):
+        _, gate = conclude(
+            RunFiles(saturated),
+            summary,
+            audit=None,
+            gate=lambda s, allow=allow: evaluate_gate(  # type: ignore[misc]
+                saturated, budgets, summary=s, allow_unreliable=allow
+            ),
+            report=lambda: write_report(saturated),
+        )
+        assert gate is not None and gate.passed is verdict
+        assert read_json(saturated / "summary.json")["gate"]["passed"] is verdict
+        assert words in (saturated / "report.html").read_text("utf-8")
 
 
 def test_dvcload_run_hands_allow_unreliable_to_the_run(

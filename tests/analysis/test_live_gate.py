@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.gate import LiveGate
+from analysis.live_gate import LiveGate
 from dvcschema.budgets import BudgetSet, parse_budgets
 from dvcschema.fields import Fields
 from dvcschema.histograms import EndpointHistogram, new_histogram, record_values

@@ -30,7 +30,7 @@ def test_summary_has_the_contract_keys_and_correct_figures() -> None:
         ended_at=110.0,
         target="embedded",
         endpoints=recorder.endpoints(),
-    )
+    ).as_dict()
     for key in (
         "scenario",
         "started_at",
@@ -54,6 +54,7 @@ def test_summary_has_the_contract_keys_and_correct_figures() -> None:
 
 def test_empty_run_has_zero_counts_and_no_percentiles() -> None:
     summary = build_summary(scenario="s", started_at=0.0, ended_at=1.0, target="t", endpoints={})
+    summary = summary.as_dict()
     assert summary["requests"] == 0
     assert summary["total"]["p95_ms"] is None
 

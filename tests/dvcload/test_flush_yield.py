@@ -8,7 +8,7 @@ import gevent
 import locust  # noqa: F401  (gevent's monkey-patching, as in a run)
 from gevent import socket
 
-from dvcload import results
+from dvcload import run_writer as results
 
 
 def _order_of_io_among_pieces(pause: Callable[[], object]) -> list[str]:

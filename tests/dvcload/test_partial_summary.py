@@ -10,29 +10,23 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import psutil
 import pytest
 
-from dvcload import results
-from dvcload.results import ResultsWriter
+from dvcload import run_writer
+from dvcload.run_writer import summarise
+from dvcschema.results import GeneratorHealth
 from loadgen.histograms import LatencyRecorder
 from loadgen.runner import LoadRun
 
+SCENARIO = SimpleNamespace(name="s", seed=1, population=SimpleNamespace(size=10))
 
-def _writer(recorder: LatencyRecorder, folder: Path) -> ResultsWriter:
-    writer = object.__new__(ResultsWriter)  # what _summary reads, nothing more
-    writer.folder = folder
-    writer.scenario = SimpleNamespace(name="s", seed=1, population=SimpleNamespace(size=10))  # type: ignore[assignment]
-    writer.target = "embedded"
-    writer.workload = SimpleNamespace(  # type: ignore[assignment]
+
+def _workload(recorder: LatencyRecorder) -> Any:
+    return SimpleNamespace(
         recorder=recorder,
         ledger=SimpleNamespace(dossiers={}, payments={}),
         behaviour_counters=dict,
     )
-    writer.aborted = None
-    writer._process = psutil.Process()
-    writer._cpu_start_s = 0.0
-    return writer
 
 
 def _load(started_at: float, ended_at: float) -> LoadRun:
@@ -61,10 +55,15 @@ def test_requests_finishing_during_the_flush_are_counted_before_ended_at(
             recorder.record("GET /services", 12.0)
             finished.append(time.time())
 
-    monkeypatch.setattr(results, "_yield", yield_while_a_request_finishes)
-    summary: dict[str, Any] = _writer(recorder, tmp_path)._summary(
-        _load(snapshot - 9.0, snapshot), complete=complete
-    )
+    monkeypatch.setattr(run_writer, "_yield", yield_while_a_request_finishes)
+    summary = summarise(
+        _load(snapshot - 9.0, snapshot),
+        _workload(recorder),
+        SCENARIO,  # type: ignore[arg-type]
+        "embedded",
+        complete=complete,
+        generator=GeneratorHealth.measure(0.1, 9.0),
+    ).as_dict()
     assert finished, "the flush never yielded"
     assert summary["requests"] == 2
     if complete:  # after the load: the run's own end, nothing finishes later

@@ -10,16 +10,13 @@ from typing import Any
 import pytest
 
 from analysis.timeseries import _rows
-from dvcload.results import ResultsWriter
+from dvcload.run_writer import IntervalsFile
+from dvcschema import results
 from dvcschema.errors import ConfigError
-from loadgen import results as run_results
 
 
-def _writer(folder: Path) -> ResultsWriter:
-    writer = object.__new__(ResultsWriter)  # only the folder matters to this method
-    writer.folder = folder
-    writer._intervals_written = None
-    return writer
+def _writer(folder: Path) -> IntervalsFile:
+    return IntervalsFile(folder / results.INTERVALS)
 
 
 def _row(i: int) -> dict[str, Any]:
@@ -31,24 +28,24 @@ def test_flushes_append_only_new_rows_and_the_end_rewrites(
 ) -> None:
     writer, path = _writer(tmp_path), tmp_path / "histograms_intervals.jsonl"
     appended: list[int] = []
-    real_append = run_results.append_jsonl
+    real_append = results.append_jsonl
 
     def counting_append(p: Path, rows: Any) -> None:
         rows = list(rows)
         appended.append(len(rows))
         real_append(p, rows)
 
-    monkeypatch.setattr("dvcload.results.append_jsonl", counting_append)
+    monkeypatch.setattr("dvcschema.results.append_jsonl", counting_append)
     rows = [_row(0), _row(1)]
-    writer._write_intervals(rows, rewrite=False)  # first flush: a whole write
+    writer.write(rows, rewrite=False)  # first flush: a whole write
     rows += [_row(2)]
-    writer._write_intervals(rows, rewrite=False)
+    writer.write(rows, rewrite=False)
     rows += [_row(3), _row(4)]
-    writer._write_intervals(rows, rewrite=False)
+    writer.write(rows, rewrite=False)
     assert appended == [1, 2]
     assert _rows(path) == rows
     path.write_text(path.read_text() + '{"t_start": 5')  # as if torn, then the final write
-    writer._write_intervals(rows, rewrite=True)
+    writer.write(rows, rewrite=True)
     assert _rows(path) == rows and path.read_text().endswith("}\n")
 
 
@@ -57,20 +54,20 @@ def test_after_a_failed_flush_the_next_one_rewrites_instead_of_duplicating(
 ) -> None:
     writer, path = _writer(tmp_path), tmp_path / "histograms_intervals.jsonl"
     rows = [_row(0)]
-    writer._write_intervals(rows, rewrite=False)
+    writer.write(rows, rewrite=False)
 
     def failing_append(p: Path, rows: Any) -> None:
         with p.open("a") as handle:
             handle.write(json.dumps(_row(1))[:9])  # half a line, then the disk is full
         raise OSError("No space left on device")
 
-    monkeypatch.setattr("dvcload.results.append_jsonl", failing_append)
+    monkeypatch.setattr("dvcschema.results.append_jsonl", failing_append)
     rows += [_row(1)]
     with pytest.raises(OSError):
-        writer._write_intervals(rows, rewrite=False)
+        writer.write(rows, rewrite=False)
     monkeypatch.undo()
     rows += [_row(2)]
-    writer._write_intervals(rows, rewrite=False)
+    writer.write(rows, rewrite=False)
     assert _rows(path) == rows
 
 

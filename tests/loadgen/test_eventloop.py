@@ -13,7 +13,7 @@ from geventhttpclient import connectionpool
 
 from dvcschema.target import TargetPolicy
 from loadgen import eventloop
-from loadgen import results as run_results
+from loadgen import provenance as run_results
 from loadgen.wire import PinnedResolver
 
 
@@ -68,6 +68,6 @@ def test_the_manifest_reads_git_and_versions_once(monkeypatch: pytest.MonkeyPatc
         scenario={}, seed=1, target="http://127.0.0.1:1", started_at=0.0, ended_at=2.0
     )
     assert len(calls) == 2  # rev-parse and status, for the first manifest only
-    assert first["git_revision"] == second["git_revision"]
-    assert first["versions"]["locust"] and second["ended_at"] != first["ended_at"]
+    assert first.git_revision == second.git_revision
+    assert first.versions and first.versions["locust"] and second.ended_at != first.ended_at
     run_results.run_environment.cache_clear()
