@@ -21,26 +21,21 @@ import atexit
 import os
 import sys
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
-from dvcload.commands.run import require_load
+from dvcload.run_setup import prepare_run, resolve_scenario, start_embedded_portal
 from dvcschema.errors import DvcloadError, ScenarioError, TargetError, shown
 from dvcschema.load import ClosedLoad
 from dvcschema.scenario import Scenario, load_scenario
-from dvcschema.settings import Overrides, apply_settings
-from dvcschema.target import TargetPolicy, describe_pins, refusal_reason
+from dvcschema.target import TargetPolicy
 from loadgen import eventloop
-from loadgen.export import write_population
 from loadgen.pacing import RateCeiling
-from loadgen.population import generate_population
 from loadgen.shapes import StagesShape
 from loadgen.share import accept_shares, announce_shares
 from loadgen.users import CitizenUser
-from loadgen.workload import build_workload
 
 DEFAULT_SCENARIO = "scenarios/smoke.yaml"
 LOOPBACK_BIND = "127.0.0.1"
@@ -75,14 +70,12 @@ class ScenarioShape(StagesShape):
 def _init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) -> None:
     try:
         scenario = _scenario(environment.parsed_options.scenario)
-        population = generate_population(scenario.population.size, seed=scenario.seed)
-        workload = build_workload(scenario, population)
+        setup = prepare_run(scenario)
+        population, workload = setup.population, setup.workload
         _refuse_host(environment.host, workload.policy)
     except DvcloadError as exc:
         sys.stderr.write(f"dvcload: error: {exc}\n")
         raise SystemExit(2) from None
-    for line in describe_pins(workload.policy):
-        sys.stderr.write(f"dvcload: {line}\n")
     eventloop.prepare(workload.policy)
     workload.ceiling = _ceiling(environment, runner, scenario)
     ScenarioCitizen.attach(workload)
@@ -98,10 +91,7 @@ def _init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) ->
 
 
 def _scenario(path: str) -> Scenario:
-    scenario = apply_settings(require_load(load_scenario(path)), Overrides(), os.environ)
-    reason = refusal_reason(scenario.target, scenario.allow_targets)
-    if reason:
-        raise TargetError(reason, source=scenario.source, field="target")
+    scenario = resolve_scenario(load_scenario(path))
     if not isinstance(scenario.load, ClosedLoad):
         raise ScenarioError(
             "open-model scenarios run with 'dvcload run' (Locust's UI drives a closed pool "
@@ -154,27 +144,8 @@ def _guard_swarm(web_ui: Any, environment: Any, policy: TargetPolicy) -> None:
         return None
 
 
-def _start_portal(scenario: Any, population: Any) -> str:
-    from portal.launcher import EmbeddedPortal, resolve_config
-
-    folder = Path(_stack.enter_context(_tempdir()))
-    write_population(population, folder / "population.csv")
-    portal = _stack.enter_context(
-        EmbeddedPortal(
-            resolve_config(scenario.portal.config),
-            servers=scenario.portal.servers,
-            service_time_ms=scenario.portal.service_time_ms,
-            population=folder / "population.csv",
-            seed=scenario.seed,
-        )
-    )
-    return str(portal.url)
-
-
-def _tempdir() -> Any:
-    import tempfile
-
-    return tempfile.TemporaryDirectory(prefix="dvcload-locust-")
+def _start_portal(scenario: Scenario, population: Any) -> str:
+    return str(start_embedded_portal(_stack, scenario, population).url)
 
 
 @events.quitting.add_listener

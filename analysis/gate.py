@@ -168,9 +168,7 @@ def evaluate_gate(
     ``summary`` is the run's summary when the run is still being concluded (with its
     audit, not yet written); by default it is read from the folder."""
     started = time.perf_counter()
-    run = RunFolder.open(folder)
-    if summary is not None:
-        run = RunFolder(run.path, summary.as_dict(), run.manifest)
+    run = RunFolder.open(folder) if summary is None else RunFolder.concluding(folder, summary)
     base = RunFolder.open(baseline) if baseline is not None else None
     checks = evaluate(
         budgets,

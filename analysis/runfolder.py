@@ -43,6 +43,15 @@ class RunFolder:
         files = results.RunFiles(folder)
         return cls(folder, files.read_summary(), files.read_manifest())
 
+    @classmethod
+    def concluding(cls, path: str | Path, summary: results.Summary) -> RunFolder:
+        """A folder whose run is being concluded: its summary is in hand, not yet on
+        disk (a run shorter than one flush has none there yet)."""
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ConfigError("no such results folder", source=str(folder))
+        return cls(folder, summary.as_dict(), results.RunFiles(folder).read_manifest())
+
     @cached_property
     def record(self) -> results.Summary:
         """The summary as its typed record."""

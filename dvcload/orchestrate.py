@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -23,6 +22,7 @@ from typing import Any
 
 import gevent
 
+from dvcload.run_setup import prepare_run, start_embedded_portal
 from dvcload.run_writer import ResultsWriter
 from dvcschema import results
 from dvcschema.argtypes import check_out_folder
@@ -30,11 +30,9 @@ from dvcschema.budgets import BudgetSet
 from dvcschema.errors import ConfigError, shown
 from dvcschema.scenario import Scenario, target_policy
 from dvcschema.target import TargetPolicy
-from loadgen.export import write_population
 from loadgen.journeys import ENDPOINT_TAGS, tag_index
-from loadgen.population import generate_population
 from loadgen.runner import LoadRun, MasterOptions, Progress, run_load
-from loadgen.workload import Workload, build_workload
+from loadgen.workload import Workload
 
 log = logging.getLogger("dvcload")
 OUT_FIELD = "--out (or DVCLOAD_OUT)"
@@ -181,8 +179,8 @@ def _execute(
     allow_unreliable: bool = False,
 ) -> RunOutcome:
     assert scenario.load is not None  # dvcload run refuses a scenario without one
-    population = generate_population(scenario.population.size, seed=scenario.seed)
-    workload = build_workload(scenario, population, policy=policy)
+    setup = prepare_run(scenario, policy=policy)
+    population, workload = setup.population, setup.workload
     results.write_json(folder / results.SCENARIO, scenario.as_dict())  # what workers load
     with ExitStack() as stack:
         stop = stack.enter_context(StopOnSignal())
@@ -273,24 +271,7 @@ def _start_target(
     if not scenario.target.embedded:
         assert scenario.target.url is not None
         return scenario.target.url, scenario.target.url
-    from portal.launcher import EmbeddedPortal, resolve_config
-
-    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dvcload-")))
-    population_file = tmp / "population.csv"
-    write_population(population, population_file)
-    options = scenario.portal
-    portal = stack.enter_context(
-        EmbeddedPortal(
-            config_path=resolve_config(options.config),
-            servers=options.servers,
-            service_time_ms=options.service_time_ms,
-            access_log=folder / results.PORTAL_ACCESS_LOG,
-            database=folder / results.PORTAL_DATABASE,
-            population=population_file,
-            seed=scenario.seed,
-            stderr_path=folder / results.PORTAL_STDERR,
-        )
-    )
+    portal = start_embedded_portal(stack, scenario, population, folder=folder)
     log.info("embedded portal at %s (pid %s)", portal.url, portal.pid)
     return portal.url, f"embedded ({portal.url})"
 

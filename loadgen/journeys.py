@@ -28,7 +28,9 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dvcschema import routes
 from dvcschema.load import RetryPolicy
+from dvcschema.routes import Route
 from loadgen.forms import Profile, fill_form
 
 DOSSIER_CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.H\d{2}-\d{6}-\d{4,}")
@@ -114,18 +116,27 @@ class Visit:
 
 def call(
     visit: Visit,
-    method: str,
-    path: str,
-    name: str,
+    route: Route,
     *,
+    path: str | None = None,
     expect: int | tuple[int, ...] = 200,
     keys: tuple[str, ...] = (),
     check: Callable[[Any], str | None] | None = None,
     **kwargs: Any,
 ) -> Any | None:
-    """Make a request (with the citizen's retries) and check it; the JSON body or ``None``."""
+    """Make a request (with the citizen's retries) and check it; the JSON body or ``None``.
+
+    ``path`` is the route's filled in (:meth:`Route.path`, plus a query string); by
+    default the route's own, for routes without placeholders. The request is named
+    after the route (``GET /dossiers/[code]``)."""
     request = _Request(
-        method, path, name, (expect,) if isinstance(expect, int) else expect, keys, check, kwargs
+        route.method,
+        path if path is not None else route.path(),
+        route.path_name,
+        (expect,) if isinstance(expect, int) else expect,
+        keys,
+        check,
+        kwargs,
     )
     policy = visit.conduct.retries
     for attempt in range(policy.max_retries + 1):
@@ -233,9 +244,7 @@ def login(visit: Visit) -> bool:
     """Log in with the citizen's ID number, as on VNeID."""
     body = call(
         visit,
-        "POST",
-        "/auth/login",
-        "/auth/login",
+        routes.LOGIN,
         json={"cccd": visit.citizen.cccd, "passcode": visit.passcode},
         keys=("access_token", "identification_level"),
         check=lambda b: (
@@ -271,9 +280,7 @@ def file_dossier(visit: Visit, *, paid_service: bool = False) -> Dossier | None:
         return None
     body = call(
         visit,
-        "POST",
-        "/dossiers",
-        "/dossiers",
+        routes.DOSSIERS,
         expect=201,
         headers=visit.auth,
         json={
@@ -304,9 +311,8 @@ def pay_fee(visit: Visit) -> bool:
     channel = getattr(visit.citizen, "payment_channel", "vietqr")
     payment = call(
         visit,
-        "POST",
-        f"/dossiers/{dossier.code}/payments",
-        "/dossiers/[code]/payments",
+        routes.PAYMENTS,
+        path=routes.PAYMENTS.path(code=dossier.code),
         expect=(200, 201),
         # unique across workers and runs (a staging portal keeps its keys), not from the seed
         headers={**visit.auth, "Idempotency-Key": str(uuid.uuid4())},
@@ -317,9 +323,7 @@ def pay_fee(visit: Visit) -> bool:
         return False
     confirmation = call(
         visit,
-        "POST",
-        "/paygov/confirm",
-        "/paygov/confirm",
+        routes.PAYGOV_CONFIRM,
         json={"payment_id": payment["payment_id"], "gateway_ref": payment["gateway_ref"]},
         keys=("status", "transaction_id"),
         check=lambda b: None if b["status"] == "paid" else f"content check: status {b['status']!r}",
@@ -341,9 +345,8 @@ def check_status(visit: Visit, dossier: Dossier | None = None) -> bool:
     expected_paid = dossier.paid
     body = call(
         visit,
-        "GET",
-        f"/dossiers/{dossier.code}?cccd={visit.citizen.cccd}",
-        "/dossiers/[code]",
+        routes.DOSSIER,
+        path=routes.DOSSIER.path(code=dossier.code) + f"?cccd={visit.citizen.cccd}",
         keys=("dossier_code", "status", "paid"),
         check=lambda b: _check_status_body(b, dossier.code, expected_paid),
     )
@@ -351,16 +354,7 @@ def check_status(visit: Visit, dossier: Dossier | None = None) -> bool:
 
 
 # Tags group request names for budgets (``tag:write``) and reports.
-ENDPOINT_TAGS: dict[str, tuple[str, ...]] = {
-    "POST /auth/login": ("auth", "write"),
-    "GET /services": ("read", "catalogue"),
-    "GET /services/[code]/form": ("read", "catalogue"),
-    "POST /attachments": ("write", "upload"),
-    "POST /dossiers": ("write", "filing"),
-    "POST /dossiers/[code]/payments": ("write", "payment"),
-    "POST /paygov/confirm": ("write", "payment"),
-    "GET /dossiers/[code]": ("read", "status"),
-}
+ENDPOINT_TAGS: dict[str, tuple[str, ...]] = {r.name: r.tags for r in routes.REFERENCE_PORTAL}
 
 
 def tag_index(endpoints: list[str]) -> dict[str, list[str]]:
@@ -393,7 +387,7 @@ JOURNEYS: dict[str, Callable[[Visit], Any]] = {
 
 # -- helpers ----------------------------------------------------------------------------
 def _load_catalogue(visit: Visit) -> bool:
-    body = call(visit, "GET", "/services", "/services", keys=("services",))
+    body = call(visit, routes.SERVICES, keys=("services",))
     if body is None:
         return False
     visit.catalogue = {s["code"]: s for s in body["services"] if "code" in s}
@@ -404,9 +398,8 @@ def _open_form(visit: Visit, service: str) -> Any | None:
     """The service's form, as a citizen opens it before filing (or just to read it)."""
     return call(
         visit,
-        "GET",
-        f"/services/{service}/form",
-        "/services/[code]/form",
+        routes.SERVICE_FORM,
+        path=routes.SERVICE_FORM.path(code=service),
         keys=("fields", "attachments"),
     )
 
@@ -434,9 +427,7 @@ def _upload_attachments(visit: Visit, specs: list[dict[str, Any]]) -> list[str] 
         )
         body = call(
             visit,
-            "POST",
-            "/attachments",
-            "/attachments",
+            routes.ATTACHMENTS,
             expect=201,
             headers={
                 **visit.auth,

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dvcschema import routes
 from portal.access_log import AccessRecord
 from portal.admin import ADMIN_PATH, admin_routes
 from portal.endpoints import ENDPOINTS, UNMATCHED, split_key
@@ -51,14 +52,14 @@ RECORD_SCOPE_KEY = "dvcload.access_record"
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that went away
 
 JOBS: dict[str, type[BaseJob]] = {
-    "POST /auth/login": Login,
-    "GET /services": ListServices,
-    "GET /services/{code}/form": ServiceForm,
-    "POST /attachments": UploadAttachment,
-    "POST /dossiers": SubmitDossier,
-    "GET /dossiers/{code}": DossierStatus,
-    "POST /dossiers/{code}/payments": CreatePayment,
-    "POST /paygov/confirm": ConfirmPayment,
+    routes.LOGIN.key: Login,
+    routes.SERVICES.key: ListServices,
+    routes.SERVICE_FORM.key: ServiceForm,
+    routes.ATTACHMENTS.key: UploadAttachment,
+    routes.DOSSIERS.key: SubmitDossier,
+    routes.DOSSIER.key: DossierStatus,
+    routes.PAYMENTS.key: CreatePayment,
+    routes.PAYGOV_CONFIRM.key: ConfirmPayment,
 }
 if set(JOBS) != set(ENDPOINTS):  # pragma: no cover - a programming error, caught at import
     raise RuntimeError("portal.endpoints.ENDPOINTS and portal.app.JOBS must list the same keys")

@@ -1,6 +1,7 @@
 """The portal's API surface as ``"METHOD /route/template"`` keys.
 
-These keys name endpoints in three places that must agree: the routes of
+These keys name endpoints in three places that must agree (and do, being derived from
+one list of routes, :data:`dvcschema.routes.REFERENCE_PORTAL`): the routes of
 :mod:`portal.app`, the ``endpoints`` section of a portal configuration file, and the
 access log's ``method`` + ``endpoint`` fields. ``GET /health`` bypasses the tiers and
 so is not configurable. Requests that match no route are logged (and configured)
@@ -9,16 +10,10 @@ under :data:`UNMATCHED`.
 
 from __future__ import annotations
 
-ENDPOINTS: tuple[str, ...] = (
-    "POST /auth/login",
-    "GET /services",
-    "GET /services/{code}/form",
-    "POST /attachments",
-    "POST /dossiers",
-    "GET /dossiers/{code}",
-    "POST /dossiers/{code}/payments",
-    "POST /paygov/confirm",
-)
+from dvcschema.routes import REFERENCE_PORTAL
+
+ENDPOINTS: tuple[str, ...] = tuple(route.key for route in REFERENCE_PORTAL)
+"""The keys of :data:`dvcschema.routes.REFERENCE_PORTAL`, where the routes are spelled."""
 
 UNMATCHED = "(unmatched)"
 """The endpoint template logged for a request that matches no route (404 or 405)."""

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dvcload.run_setup import announced_policy, resolve_scenario
 from dvcschema.budgets import load_budgets_file
-from dvcschema.errors import ConfigError, ScenarioError, TargetError
-from dvcschema.scenario import Scenario, load_scenario, target_policy
-from dvcschema.settings import Overrides, apply_settings
-from dvcschema.target import describe_pins, refusal_reason
+from dvcschema.errors import ConfigError
+from dvcschema.scenario import Scenario, load_scenario
+from dvcschema.settings import Overrides
 
 NAME = "run"
 HELP = "Run a scenario against its target and write a results folder."
@@ -86,9 +86,7 @@ def run(args: argparse.Namespace) -> int:
     budgets = scenario.budgets
     if args.budgets is not None:
         budgets = load_budgets_file(args.budgets).merged_over(scenario.budgets)
-    policy = target_policy(scenario)  # allowed names resolved once, now, and pinned
-    for line in describe_pins(policy):
-        print(f"dvcload: {line}", file=sys.stderr)
+    policy = announced_policy(scenario)  # allowed names resolved once, now, and pinned
     from dvcload.orchestrate import Placement, execute_run  # imports Locust: after validation
 
     progress = None if args.quiet else _print_progress
@@ -139,21 +137,7 @@ def _resolve(args: argparse.Namespace) -> Scenario:
         arrival_rate=args.arrival_rate,
         allow_targets=tuple(args.allow_target),
     )
-    scenario = apply_settings(require_load(load_scenario(args.scenario)), overrides, os.environ)
-    reason = refusal_reason(scenario.target, scenario.allow_targets)
-    if reason is not None:
-        raise TargetError(reason, source=scenario.source, field="target")
-    return scenario
-
-
-def require_load(scenario: Scenario) -> Scenario:
-    """A scenario to run needs a ``load:`` section (a capacity-only one is for ``plan``)."""
-    if scenario.load is None:
-        raise ScenarioError(
-            "has no 'load' section; 'dvcload run' needs one (this scenario is for 'dvcload plan')",
-            source=scenario.source,
-        )
-    return scenario
+    return resolve_scenario(load_scenario(args.scenario), overrides)
 
 
 def _print_progress(p: Any) -> None:

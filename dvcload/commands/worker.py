@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from pathlib import Path
 
-from dvcload.commands.run import require_load
-from dvcschema.errors import ConfigError, TargetError
+from dvcload.run_setup import prepare_run, resolve_scenario
+from dvcschema.errors import ConfigError
 from dvcschema.scenario import Scenario, load_scenario, scenario_from_data
-from dvcschema.settings import Overrides, apply_settings
-from dvcschema.target import refusal_reason
+from dvcschema.settings import Overrides
 from dvcschema.yamlio import read_yaml_file
 
 NAME = "worker"
@@ -49,15 +47,10 @@ def run(args: argparse.Namespace) -> int:
             "a worker needs --target URL (the portal the master started)", field="--target"
         )
     from loadgen.histograms import SECTIONS, LatencyRecorder
-    from loadgen.population import generate_population
     from loadgen.runner import run_worker
-    from loadgen.workload import build_workload
 
     assert scenario.load is not None  # require_load refused a scenario without one
-    population = generate_population(
-        scenario.population.size, seed=scenario.seed, partition=partition
-    )
-    workload = build_workload(scenario, population, partition)
+    workload = prepare_run(scenario, partition=partition).workload
     workload.recorder = LatencyRecorder(interval_sections=SECTIONS)
     run_worker(
         workload,
@@ -86,8 +79,4 @@ def _scenario(path: Path, args: argparse.Namespace) -> Scenario:
     else:
         scenario = load_scenario(path)
     overrides = Overrides(target=args.target, allow_targets=tuple(args.allow_target))
-    scenario = apply_settings(require_load(scenario), overrides, os.environ)
-    reason = refusal_reason(scenario.target, scenario.allow_targets)
-    if reason is not None:
-        raise TargetError(reason, field="--target")
-    return scenario
+    return resolve_scenario(scenario, overrides, field="--target")

@@ -187,3 +187,23 @@ def test_without_budgets_or_audit_there_is_no_gate(tmp_path: Path) -> None:
     events, written = _conclude(folder, audit=False, gate=False)
     assert events == ["summary(audit=False, gate=None)", "report(summary on disk has gate=False)"]
     assert written.gate is None and not (folder / results.GATE_JSON).exists()
+
+
+def test_a_run_shorter_than_one_flush_is_gated_before_its_summary_is_on_disk(
+    tmp_path: Path,
+) -> None:
+    folder = write_synthetic_run(tmp_path / "run", RunModel({"GET /a": EndpointModel(10.0)}))
+    summary = Summary.from_dict(_read(folder / results.SUMMARY))
+    (folder / results.SUMMARY).unlink()  # as after a run of 2 s: no flush has written it
+    from analysis.gate import evaluate_gate
+    from dvcschema.budgets import BudgetSet
+
+    written, gate = conclude(
+        RunFiles(folder),
+        summary,
+        audit=None,
+        gate=lambda s: evaluate_gate(folder, BudgetSet(), summary=s),
+        report=lambda: None,
+    )
+    assert gate is not None and gate.passed
+    assert _read(folder / results.SUMMARY) == written.as_dict()

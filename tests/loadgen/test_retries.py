@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from dvcschema.load import RetryPolicy
+from dvcschema.routes import Route
 from loadgen.journeys import Conduct, Visit, backoff_s, call
+
+GET_X, POST_X = Route("GET", "/x"), Route("POST", "/x")
 
 
 def test_full_jitter_backoff_stays_within_its_cap() -> None:
@@ -80,7 +83,7 @@ def test_503_is_retried_honouring_retry_after() -> None:
     )
     sleeps: list[float] = []
     visit = _visit(client, retries=2, sleeps=sleeps)
-    assert call(visit, "GET", "/x", "/x", keys=("a",)) == {"a": 1}
+    assert call(visit, GET_X, keys=("a",)) == {"a": 1}
     assert client.sent == 2 and sleeps == [2.0] and visit.retries == 1
     assert client.responses[0].outcome == "failure: HTTP 503"
 
@@ -88,7 +91,7 @@ def test_503_is_retried_honouring_retry_after() -> None:
 def test_timeouts_are_retried_and_classified() -> None:
     client = ScriptedClient([ScriptedResponse(0), ScriptedResponse(0), ScriptedResponse(0)])
     visit = _visit(client, retries=2, sleeps=[])
-    assert call(visit, "GET", "/x", "/x") is None
+    assert call(visit, GET_X) is None
     assert client.sent == 3
     assert client.responses[0].outcome is not None
     assert client.responses[0].outcome.startswith("failure: timeout")
@@ -96,9 +99,9 @@ def test_timeouts_are_retried_and_classified() -> None:
 
 def test_client_errors_and_content_failures_are_not_retried() -> None:
     client = ScriptedClient([ScriptedResponse(422, {"error": "bad"})])
-    assert call(_visit(client, retries=3, sleeps=[]), "POST", "/x", "/x", expect=201) is None
+    assert call(_visit(client, retries=3, sleeps=[]), POST_X, expect=201) is None
     assert client.sent == 1
     client = ScriptedClient([ScriptedResponse(200, {"wrong": 1})])
-    assert call(_visit(client, retries=3, sleeps=[]), "GET", "/x", "/x", keys=("a",)) is None
+    assert call(_visit(client, retries=3, sleeps=[]), GET_X, keys=("a",)) is None
     assert client.sent == 1
     assert client.responses[0].outcome == "failure: content check: body lacks a"
