@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analysis.runfolder import RunFolder
-from dvcschema import files, runschema
+from dvcschema import files, routes, runschema
 from dvcschema.errors import ConfigError, shown
 
 FloatArray = NDArray[np.float64]
@@ -122,7 +122,7 @@ def sessions_of(folder: RunFolder, log: AccessLog | None) -> int:
     if started:
         return int(started)
     if log is not None and log.size:
-        logins = int(np.sum(log.endpoints == "POST /auth/login"))
+        logins = int(np.sum(log.endpoints == routes.LOGIN.key))
         if logins:
             return logins
     journeys = folder.summary.get("journeys") or {}

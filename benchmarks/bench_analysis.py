@@ -20,22 +20,14 @@ from analysis.report import write_report
 from analysis.runfolder import RunFolder
 from analysis.summary import build_summary, section_figures
 from analysis.synthetic import T0_UNIX, EndpointModel, RunModel, write_synthetic_run
+from dvcschema import routes
 from dvcschema.budgets import load_budgets_file
 from dvcschema.results import RunFiles
 
 REQUESTS = 10_000_000
 DURATION_S = 3600.0
 TARGET_S = 30.0
-NAMES = (
-    "POST /auth/login",
-    "GET /services",
-    "GET /services/[code]/form",
-    "POST /attachments",
-    "POST /dossiers",
-    "GET /dossiers/[code]",
-    "POST /dossiers/[code]/payments",
-    "POST /paygov/confirm",
-)
+NAMES = tuple(route.name for route in routes.REFERENCE_PORTAL)
 BUDGETS = """\
 budgets:
   "*": ["p99 < 2s", "error_rate < 1%"]

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from dvcschema import results
+from dvcschema import results, routes
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "tests" / "integration" / "configs" / "fast.yaml"
@@ -73,7 +73,11 @@ def measure(rate: int, duration_s: int, workdir: Path, processes: int = 1) -> di
     summary = json.loads((folder / results.SUMMARY).read_text())
     with (folder / results.PORTAL_ACCESS_LOG).open() as handle:
         t = np.sort(
-            [r["t_arrival"] for r in map(json.loads, handle) if r["endpoint"] == "/auth/login"]
+            [
+                r["t_arrival"]
+                for r in map(json.loads, handle)
+                if r["endpoint"] == routes.LOGIN.template
+            ]
         )
     gaps = np.diff(t)
     above = gaps[gaps > RESOLUTION_S] - RESOLUTION_S

@@ -31,6 +31,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from dvcschema import routes
 from portal.launcher import EmbeddedPortal
 
 HERE = Path(__file__).resolve().parent
@@ -97,7 +98,7 @@ def _run_locust(url: str, folder: Path) -> None:
 
 def measure(records: list[dict]) -> Measured:
     """Throughput, waits and utilisation over the steady window of an access log."""
-    probes = [r for r in records if r["endpoint"] == "/services"]
+    probes = [r for r in records if r["endpoint"] == routes.SERVICES.template]
     if not probes:
         raise RuntimeError("the access log has no /services requests")
     start = min(r["t_arrival"] for r in probes) + WARMUP_S

@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from benchmarks.bench_arrivals import CONFIG, SCENARIO
-from dvcschema import results
+from dvcschema import results, routes
 
 LATE_S = 0.004
 SHOWN_LATE = 20
@@ -72,7 +72,7 @@ def _instrument(clocks: dict[str, list[float]]) -> None:
     sendall = gevent.socket.socket.sendall
 
     def timed_sendall(sock: Any, data: Any, flags: int = 0) -> Any:
-        if bytes(data[:16]).startswith(b"POST /auth/login"):
+        if bytes(data[:16]).startswith(routes.LOGIN.key.encode()):
             clocks["wire"].append(time.time())
         return sendall(sock, data, flags)
 
@@ -123,7 +123,7 @@ def main(rate: int, seconds: int) -> None:
         summary = json.loads((folder / results.SUMMARY).read_text())
         with (folder / results.PORTAL_ACCESS_LOG).open() as handle:
             records = [json.loads(line) for line in handle]
-    portal = np.sort([r["t_arrival"] for r in records if r["endpoint"] == "/auth/login"])
+    portal = np.sort([r["t_arrival"] for r in records if r["endpoint"] == routes.LOGIN.template])
     t = {k: np.sort(np.array(v)) for k, v in clocks.items() if k != "flushes"}
     t["portal"] = portal
     n = min(len(v) for v in t.values())

@@ -11,6 +11,7 @@ import os
 
 from locust import FastHttpUser, events, task
 
+from dvcschema import routes
 from dvcschema.scenario import load_scenario
 from loadgen.pacing import RateCeiling
 from loadgen.population import generate_population
@@ -49,14 +50,16 @@ class BareUser(FastHttpUser):
 
     def on_start(self) -> None:
         citizen = _population.citizen(next(_ids) % len(_population))
+        login = routes.LOGIN
         self.client.post(
-            "/auth/login", json={"cccd": citizen.cccd, "passcode": "123456"}, name="/auth/login"
+            login.path(), json={"cccd": citizen.cccd, "passcode": "123456"}, name=login.path_name
         )
 
     @task
     def browse(self) -> None:
-        self.client.get("/services", name="/services")
-        self.client.get("/services/passport/form", name="/services/[code]/form")
+        self.client.get(routes.SERVICES.path(), name=routes.SERVICES.path_name)
+        form = routes.SERVICE_FORM
+        self.client.get(form.path(code="passport"), name=form.path_name)
 
 
 class GuardedUser(GuardedHttpUser, BareUser):  # type: ignore[misc]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from locust import constant, task
 
+from dvcschema import routes
 from loadgen.wire import GuardedHttpUser
 
 
@@ -18,4 +19,4 @@ class CapacityProbe(GuardedHttpUser):
 
     @task
     def services(self) -> None:
-        self.client.get("/services", name="/services")
+        self.client.get(routes.SERVICES.path(), name=routes.SERVICES.path_name)

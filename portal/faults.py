@@ -30,13 +30,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dvcschema import routes
 from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, sub_fields
 from dvcschema.units import format_duration_s, parse_duration_s, parse_fraction, parse_number
 from portal.endpoints import ENDPOINTS
 
 ALL_ENDPOINTS = "*"
-GATEWAY_ENDPOINT = "POST /paygov/confirm"
+GATEWAY_ENDPOINT = routes.PAYGOV_CONFIRM.key
 MIN_DELAY_S = 0.001
 MAX_DELAY_S = 600.0
 MAX_OUTAGE_S = 24 * 3600.0

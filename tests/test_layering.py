@@ -96,3 +96,64 @@ def test_the_parser_sees_imports_inside_functions_and_by_name(tmp_path: Path) ->
         (6, "analysis.gate"),
         (6, "loadgen"),
     ]
+
+
+# -- one spelling per concept -------------------------------------------------------------
+def string_constants(path: Path) -> Iterator[tuple[int, str]]:
+    """Every string constant of a module but its docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    bodies = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, bodies)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if text and id(node) not in docstrings:
+            yield node.lineno, node.value
+
+
+def literals_outside(home: Path, spellings: set[str], exempt: set[tuple[str, str]]) -> list[str]:
+    """``file:line: value`` for each literal in ``spellings`` outside ``home``: in our
+    packages, ``locustfile.py`` and the benchmarks (tests may spell what they check)."""
+    sources = [p for pkg in sorted(OURS) for p in (REPO / pkg).rglob("*.py")]
+    sources += [REPO / "locustfile.py", *(REPO / "benchmarks").glob("*.py")]
+    return [
+        f"{path.relative_to(REPO)}:{line}: {value!r}"
+        for path in sources
+        if path != home
+        for line, value in string_constants(path)
+        if value in spellings and (str(path.relative_to(REPO)), value) not in exempt
+    ]
+
+
+def test_results_file_names_are_spelled_only_in_their_home() -> None:
+    from dvcschema import results
+
+    # The portal names its own temporary database; it is not a results folder's file.
+    exempt = {("portal/storage.py", results.PORTAL_DATABASE)}
+    names = {f.name for f in results.FILES}
+    assert literals_outside(REPO / "dvcschema" / "results.py", names, exempt) == [], (
+        "use the names of dvcschema.results"
+    )
+
+
+def test_routes_are_spelled_only_in_their_home() -> None:
+    from dvcschema import routes
+
+    spellings = {
+        s for r in routes.REFERENCE_PORTAL for s in (r.key, r.name, r.template, r.path_name)
+    }
+    assert literals_outside(REPO / "dvcschema" / "routes.py", spellings, set()) == [], (
+        "use dvcschema.routes"
+    )
+
+
+def test_the_literal_guard_sees_a_literal_but_not_prose(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text('"""summary.json in prose is fine."""\nPATH = "summary.json"\n')
+    assert list(string_constants(module)) == [(2, "summary.json")]

@@ -1,12 +1,11 @@
 """The results folder as a typed contract (:mod:`dvcschema.results`): its records read
 back what they write, keep keys they do not know, document every key in
-``results/README.md``, own every file name, and the end of a run follows one order."""
+``results/README.md``, and the end of a run follows one order (the file names' guard is
+in ``tests/test_layering.py``)."""
 
 from __future__ import annotations
 
-import ast
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,6 @@ from dvcschema import results
 from dvcschema.results import GateRecord, GeneratorHealth, Manifest, RunFiles, Summary
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("analysis", "dvcload", "dvcschema", "loadgen", "models", "planning", "portal")
-HOME = REPO / "dvcschema" / "results.py"
-# The portal names its own temporary database; it is not a results folder's file.
-NOT_RESULTS = {("portal/storage.py", results.PORTAL_DATABASE)}
 
 
 @pytest.fixture(scope="module")
@@ -80,46 +75,6 @@ def test_results_readme_is_generated_from_the_records() -> None:
     for record in (Summary, GeneratorHealth, GateRecord, Manifest):
         for name in record.__dataclass_fields__:
             assert name == "extra" or f"{name}` |" in text
-
-
-def _string_constants(path: Path) -> Iterator[tuple[int, str]]:
-    """Every string constant of a module but its docstrings."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    docstrings = {
-        id(node.body[0].value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.body
-        and isinstance(node.body[0], ast.Expr)
-        and isinstance(node.body[0].value, ast.Constant)
-    }
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and id(node) not in docstrings
-        ):
-            yield node.lineno, node.value
-
-
-def test_file_names_are_spelled_only_in_their_home() -> None:
-    names = {f.name for f in results.FILES}
-    sources = [p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py")]
-    sources += [REPO / "locustfile.py", *(REPO / "benchmarks").glob("*.py")]
-    found = [
-        f"{path.relative_to(REPO)}:{line}: {value!r}"
-        for path in sources
-        if path != HOME
-        for line, value in _string_constants(path)
-        if value in names and (str(path.relative_to(REPO)), value) not in NOT_RESULTS
-    ]
-    assert found == [], "use the names of dvcschema.results"
-
-
-def test_the_guard_sees_a_literal_file_name(tmp_path: Path) -> None:
-    module = tmp_path / "m.py"
-    module.write_text('"""summary.json in prose is fine."""\nPATH = "summary.json"\n')
-    assert list(_string_constants(module)) == [(2, "summary.json")]
 
 
 # -- the end of a run: summary -> audit -> gate -> report ----------------------------------
