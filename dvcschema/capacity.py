@@ -69,6 +69,9 @@ MAX_SERVICE_TIME_S = 3600.0
 STEP_S = 0.001  # a step in the rate becomes a 1 ms ramp (the MOL needs increasing times)
 
 
+DEFAULT_SAMPLES = 1000  # Monte Carlo samples of the ranges (dvcload plan --samples)
+
+
 @dataclass(frozen=True)
 class CapacityBudget:
     """One budget, in the vocabulary of ``models.TierBudget`` (kind, value, quantile).

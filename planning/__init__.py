@@ -23,13 +23,13 @@ a figure is drawn), never ``dvcload``, ``loadgen``, ``analysis`` or ``portal``
 
 from __future__ import annotations
 
+from dvcschema.capacity import DEFAULT_SAMPLES
 from planning.calibrated import apply as apply_model
 from planning.calibrated import describe as describe_model
 from planning.calibrated import read_model
 from planning.clock import clock
 from planning.curve import Curve, interval_peak_rates, plan_curve
 from planning.montecarlo import (
-    DEFAULT_SAMPLES,
     MAX_SAMPLES,
     PERCENTILES,
     MonteCarlo,

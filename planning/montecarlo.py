@@ -32,7 +32,6 @@ from planning.curve import Curve, interval_peak_rates
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-DEFAULT_SAMPLES = 1000
 MAX_SAMPLES = 20_000
 PERCENTILES = (0.5, 0.9)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from dvcschema.capacity import CapacityBudget, CapacitySpec, TierSpec
+from dvcschema.capacity import DEFAULT_SAMPLES, CapacityBudget, CapacitySpec, TierSpec
 from dvcschema.errors import ScenarioError, shown
 from dvcschema.scenario import Scenario
 from dvcschema.units import format_duration_s
@@ -26,7 +26,6 @@ from models.sizing import service_distribution
 from planning import calibrated
 from planning.curve import Curve, plan_curve
 from planning.montecarlo import (
-    DEFAULT_SAMPLES,
     MonteCarlo,
     check_samples,
     has_ranges,

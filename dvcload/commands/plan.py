@@ -17,21 +17,10 @@ import os
 import sys
 from pathlib import Path
 
+from dvcschema.capacity import DEFAULT_SAMPLES
 from dvcschema.errors import ConfigError, shown
 from dvcschema.scenario import load_scenario
 from dvcschema.settings import Overrides, apply_settings
-from planning import (
-    DEFAULT_SAMPLES,
-    above_max,
-    check_samples,
-    describe_model,
-    parse_spike,
-    parse_surge,
-    plan_json,
-    plan_scenario,
-    report,
-    write_plots,
-)
 
 NAME = "plan"
 HELP = "Plan servers per tier per hour for a scenario's capacity section (queueing models)."
@@ -87,6 +76,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from planning import (  # imported here: SciPy takes a second, and every command pays it
+        above_max,
+        check_samples,
+        describe_model,
+        parse_spike,
+        parse_surge,
+        plan_json,
+        plan_scenario,
+        report,
+        write_plots,
+    )
+
     surge = parse_surge(args.surge)
     spikes = tuple(parse_spike(text) for text in args.spike)
     samples = check_samples(args.samples)
