@@ -30,7 +30,7 @@ from dvcschema.budgets import BudgetSet
 from dvcschema.errors import ConfigError, shown
 from dvcschema.scenario import Scenario, target_policy
 from dvcschema.target import TargetPolicy
-from loadgen.journeys import ENDPOINT_TAGS, tag_index
+from loadgen.journeys import tag_index
 from loadgen.runner import LoadRun, MasterOptions, Progress, run_load
 from loadgen.workload import Workload
 
@@ -54,7 +54,8 @@ class LiveAbort:
     def __init__(self, budgets: BudgetSet, workload: Workload) -> None:
         from analysis.live_gate import LiveGate  # imported here: it pulls in the statistics
 
-        self._gate = LiveGate(budgets, tags=tag_index(list(ENDPOINT_TAGS)))
+        tags = workload.endpoint_tags()
+        self._gate = LiveGate(budgets, tags=tag_index(list(tags), tags))
         self._recorder = workload.recorder
         self.reason: str | None = None
 

@@ -124,7 +124,7 @@ def summarise(
 
     extra: dict[str, Any] = {
         "journeys": figures("journeys"),
-        "tags": tag_index(list(recorder.endpoints())),
+        "tags": tag_index(list(recorder.endpoints()), workload.endpoint_tags()),
         "breakdown": {
             "services": figures("services"),
             "provinces": figures("provinces"),

@@ -13,6 +13,7 @@ Stages are ``{duration, target}`` where ``duration`` is the length of that stage
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from dvcschema.budgets import BudgetSet, parse_budgets
 from dvcschema.capacity import CapacitySpec, parse_capacity
 from dvcschema.errors import ScenarioError, TargetError, shown
 from dvcschema.fields import Fields, text
+from dvcschema.journeys import CITIZEN_FIELDS, Context, DeclaredTraffic, parse_traffic
 from dvcschema.load import (
     MAX_DURATION_S,
     Load,
@@ -89,6 +91,8 @@ class Scenario:
     source: str = "<memory>"
     budgets: BudgetSet = field(default_factory=BudgetSet)
     capacity: CapacitySpec | None = None
+    traffic: DeclaredTraffic | None = None  # declared journeys; None: the built-in ones
+    declared: Mapping[str, Any] = field(default_factory=dict)  # their sections, as written
 
     def as_dict(self) -> dict[str, Any]:
         """The scenario as run, in the file's own vocabulary (for the manifest).
@@ -109,6 +113,7 @@ class Scenario:
             "mix": {"journeys": dict(self.mix.journeys), "services": dict(self.mix.services)},
             "budgets": self.budgets.as_dict(),
             "capacity": self.capacity.as_dict() if self.capacity is not None else {},
+            **self.declared,
         }
         data = {k: v for k, v in data.items() if v not in ("", [], {})}
         if not self.mix.services:
@@ -144,7 +149,9 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     allow_targets = frozenset(top.take("allow_targets", _host_list, no_hosts))
     http = _http(top.section("http"))
     population = _population(top.section("population"))
-    mix = _mix(top.section("mix"))
+    declared = {k: data[k] for k in ("session", "journeys") if k in data}
+    traffic = _traffic(top)
+    mix = _mix(top.section("mix"), JOURNEYS if traffic is None else traffic.names)
     portal = _portal(top.section("portal"), source)
     capacity_section = top.section("capacity")
     capacity = (
@@ -175,7 +182,22 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
         source=source,
         budgets=budgets,
         capacity=capacity,
+        traffic=traffic,
+        declared=declared,
     )
+
+
+def _traffic(top: Fields) -> DeclaredTraffic | None:
+    """``session:`` and ``journeys:``, checked now (``{env.NAME}`` against this
+    process's environment); ``None`` for the built-in journeys."""
+    session = top.section("session")
+    journeys = top.section("journeys")
+    if journeys is None:
+        if session is not None:
+            raise top.error_at("session", "a 'session' needs 'journeys' to run after it")
+        return None
+    context = Context(citizen_fields=frozenset(CITIZEN_FIELDS), env=dict(os.environ))
+    return parse_traffic(session, journeys, context)
 
 
 def _duration(top: Fields, load: Load | None) -> float:
@@ -199,13 +221,13 @@ def _duration(top: Fields, load: Load | None) -> float:
     return duration_s
 
 
-def _mix(section: Fields | None) -> Mix:
+def _mix(section: Fields | None, names: tuple[str, ...]) -> Mix:
     if section is None:
-        return Mix(journeys={j: 1.0 for j in JOURNEYS}, services={})
-    journeys = _weights(section, "journeys", allowed=JOURNEYS)
+        return Mix(journeys=dict.fromkeys(names, 1.0), services={})
+    journeys = _weights(section, "journeys", allowed=names)
     services = _weights(section, "services", allowed=None)
     section.close()
-    return Mix(journeys=journeys or {j: 1.0 for j in JOURNEYS}, services=services)
+    return Mix(journeys=journeys or dict.fromkeys(names, 1.0), services=services)
 
 
 def _weights(section: Fields, key: str, allowed: tuple[str, ...] | None) -> dict[str, float]:

@@ -28,6 +28,10 @@ class Profile(Protocol):
     literacy: str
     payment_channel: str
 
+    def as_dict(self) -> dict[str, Any]:
+        """Every exported field by name (templates' ``{citizen.FIELD}``)."""
+        ...
+
 
 _FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng")
 _CHILD_GIVEN = ("An", "Bình", "Minh", "Khánh", "Ngọc", "Phúc", "Hà", "Linh")

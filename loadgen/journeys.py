@@ -10,7 +10,7 @@ A payment needs an unpaid dossier with a fee, and a status check needs a dossier
 the citizen has none yet, the journey files one first, as a real citizen would.
 Payment journeys are only chosen for citizens at VNeID identification level 2.
 
-Citizens retry after a 503 or a timeout (exponential backoff with full jitter, never
+Citizens retry after a 503, a 429 or a timeout (exponential backoff with full jitter, never
 sooner than ``Retry-After``; a payment retry keeps its ``Idempotency-Key``), and give
 up on a page that takes longer than their patience: the request is recorded as a
 failure of kind "abandoned" and the journey ends.
@@ -34,6 +34,7 @@ from dvcschema.routes import Route
 from loadgen.forms import Profile, fill_form
 
 DOSSIER_CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.H\d{2}-\d{6}-\d{4,}")
+RETRIED_STATUSES = (503, 429)  # unavailable, too many requests: both say when to come back
 DEFAULT_PASSCODE = "123456"  # the reference portal accepts any 6 digits; not a secret
 
 
@@ -108,6 +109,7 @@ class Visit:
     retries: int = 0
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
     dossiers: list[Dossier] = field(default_factory=list)
+    session: Any = None  # a declared session's state (loadgen.declared.SessionState)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -129,15 +131,32 @@ def call(
     ``path`` is the route's filled in (:meth:`Route.path`, plus a query string); by
     default the route's own, for routes without placeholders. The request is named
     after the route (``GET /dossiers/[code]``)."""
-    request = _Request(
+    expected = (expect,) if isinstance(expect, int) else expect
+    return send(
+        visit,
         route.method,
         path if path is not None else route.path(),
         route.path_name,
-        (expect,) if isinstance(expect, int) else expect,
-        keys,
-        check,
-        kwargs,
+        inspect=lambda resp: _problem(resp, expected, keys, check),
+        **kwargs,
     )
+
+
+Inspect = Callable[[Any], tuple[str | None, Any]]
+
+
+def send(
+    visit: Visit, method: str, path: str, name: str, *, inspect: Inspect, **kwargs: Any
+) -> Any | None:
+    """Make a request with the citizen's retries; what ``inspect`` made of the response,
+    or ``None`` when it failed.
+
+    ``inspect(response)`` returns ``(None, result)`` when the response is right, else
+    ``(what is wrong, None)``; the wrong ones are recorded as failures with that text.
+    A response that never came (timeout, connection error) is a failure of its own
+    kind before ``inspect`` sees it. 503 and 429 are retried, never sooner than their
+    ``Retry-After``, with full-jitter backoff."""
+    request = _Request(method, path, name, inspect, kwargs)
     policy = visit.conduct.retries
     for attempt in range(policy.max_retries + 1):
         if visit.abandoned:
@@ -162,9 +181,7 @@ class _Request:
     method: str
     path: str
     name: str
-    expected: tuple[int, ...]
-    keys: tuple[str, ...]
-    check: Callable[[Any], str | None] | None
+    inspect: Inspect
     kwargs: dict[str, Any]
 
 
@@ -180,7 +197,11 @@ def _attempt(visit: Visit, r: _Request) -> tuple[Any | None, float | None]:
                 r.method, r.path, name=r.name, catch_response=True, **r.kwargs
             )
             with resp_cm as resp:
-                problem, body = _problem(resp, r.expected, r.keys, r.check)
+                problem: str | None
+                if resp.status_code == 0:  # no response: timeout or connection error
+                    problem, body = failure_kind(getattr(resp, "error", None)), None
+                else:
+                    problem, body = r.inspect(resp)
                 if problem is None:
                     resp.success()
                     return body, None
@@ -197,7 +218,7 @@ def _retry_after(resp: Any) -> float | None:
     """Seconds to wait before a retry, or ``None`` when the failure is not retryable."""
     if resp.status_code == 0:  # no HTTP response: timeout or connection error
         return 0.0
-    if resp.status_code != 503:
+    if resp.status_code not in RETRIED_STATUSES:
         return None
     try:
         return max(float(resp.headers.get("Retry-After", 0) or 0), 0.0)
@@ -215,8 +236,6 @@ def _problem(
 
     The body is parsed once, here (parsing twice cost ~10% of the generator's CPU).
     """
-    if resp.status_code == 0:
-        return failure_kind(getattr(resp, "error", None)), None
     if resp.status_code not in expected:
         return f"HTTP {resp.status_code}", None
     try:
@@ -357,11 +376,14 @@ def check_status(visit: Visit, dossier: Dossier | None = None) -> bool:
 ENDPOINT_TAGS: dict[str, tuple[str, ...]] = {r.name: r.tags for r in routes.REFERENCE_PORTAL}
 
 
-def tag_index(endpoints: list[str]) -> dict[str, list[str]]:
-    """``{tag: [request names]}`` for the request names seen in a run."""
+def tag_index(
+    endpoints: list[str], tags: Mapping[str, tuple[str, ...]] = ENDPOINT_TAGS
+) -> dict[str, list[str]]:
+    """``{tag: [request names]}`` for the request names seen in a run, from ``tags``
+    (``{request name: its tags}``: the built-in journeys' by default)."""
     index: dict[str, list[str]] = {}
     for key in endpoints:
-        for tag in ENDPOINT_TAGS.get(key, ()):
+        for tag in tags.get(key, ()):
             index.setdefault(tag, []).append(key)
     return index
 

@@ -17,6 +17,7 @@ from locust import task
 from locust.exception import StopUser
 
 from loadgen.arrivals import Ticket
+from loadgen.declared import pick_journey
 from loadgen.journeys import JOURNEYS, Abandoned, Conduct, Visit, login
 from loadgen.wire import GuardedHttpUser
 from loadgen.workload import Workload
@@ -72,13 +73,36 @@ class _Citizens(GuardedHttpUser):
             passcode=workload.passcode,
         )
 
+    def open_session(self, visit: Visit) -> bool:
+        """The session's start: the declared session's steps, or the built-in login."""
+        declared = self._workload().declared
+        if declared is None:
+            return login(visit)
+        visit.session = declared.start(visit, visit.citizen.as_dict())
+        return visit.session is not None
+
+    def session_open(self, visit: Visit) -> bool:
+        return visit.session is not None or visit.token is not None
+
     def run_journey(self, visit: Visit) -> bool:
         """Choose a journey by the mix, run it, record it whole."""
         workload = self._workload()
-        name = workload.choose_journey(visit.rng, visit.level)
+        declared = workload.declared
+        if declared is None:
+            name = workload.choose_journey(visit.rng, visit.level)
+        else:
+            chosen = pick_journey(
+                declared.traffic, workload.journeys, visit.session.citizen, visit.rng
+            )
+            if chosen is None:  # no journey applies to this citizen
+                return False
+            name = chosen
         visit.service_code = None
         started = time.perf_counter()
-        ok = bool(JOURNEYS[name](visit))
+        if declared is None:
+            ok = bool(JOURNEYS[name](visit))
+        else:
+            ok = declared.run(visit, visit.session, name)
         workload.recorder.record_journey(
             name,
             visit.service_code,
@@ -118,7 +142,7 @@ class CitizenUser(_Citizens):
 
     def on_start(self) -> None:
         self.visit = self.new_visit()
-        login(self.visit)
+        self.open_session(self.visit)
 
     def wait_time(self) -> float:
         return self._workload().think_s(self.visit.rng, self.visit.citizen.literacy)
@@ -126,8 +150,8 @@ class CitizenUser(_Citizens):
     @task
     def journey(self) -> None:
         self.visit.abandoned = False
-        if self.visit.token is None:
-            login(self.visit)
+        if not self.session_open(self.visit):
+            self.open_session(self.visit)
             return
         self.run_journey(self.visit)
 
@@ -162,7 +186,7 @@ class SessionUser(_Citizens):
         if ticket is None:
             raise StopUser
         began = time.time()
-        ok = login(visit) and self.run_journey(visit)
+        ok = self.open_session(visit) and self.run_journey(visit)
         ended = time.time()
         self._workload().recorder.record_session(
             start_delay_ms=(began - ticket.intended_at) * 1000.0,

@@ -20,8 +20,9 @@ from dvcschema.load import Behaviour
 from dvcschema.scenario import Scenario, target_policy
 from dvcschema.target import TargetPolicy
 from loadgen.attachments import AttachmentFactory
+from loadgen.declared import DeclaredJourneys
 from loadgen.histograms import LatencyRecorder
-from loadgen.journeys import DEFAULT_PASSCODE
+from loadgen.journeys import DEFAULT_PASSCODE, ENDPOINT_TAGS
 from loadgen.ledger import AuditLedger
 from loadgen.pacing import RateCeiling
 
@@ -45,6 +46,7 @@ class Workload:
     policy: TargetPolicy = field(default_factory=TargetPolicy)
     passcode: str = field(default=DEFAULT_PASSCODE, repr=False)
     counters: dict[str, int] = field(default_factory=dict)
+    declared: DeclaredJourneys | None = None  # the scenario's journeys; None: built-in
     draining: bool = False  # the run is ending: in-flight journeys finish, none start
     _next_citizen: itertools.count[int] = field(default_factory=itertools.count)
     _next_user: itertools.count[int] = field(default_factory=itertools.count)
@@ -64,6 +66,10 @@ class Workload:
         if identification_level < 2:
             names = [n for n in names if n != "payment"] or ["status"]
         return rng.choices(names, weights=[self.journeys.get(n, 1.0) for n in names])[0]
+
+    def endpoint_tags(self) -> Mapping[str, tuple[str, ...]]:
+        """``{request name: tags}`` of the journeys this workload runs."""
+        return ENDPOINT_TAGS if self.declared is None else self.declared.traffic.tags()
 
     def think_s(self, rng: random.Random, literacy: str) -> float:
         """Pause before the next journey, from the citizen's digital-literacy segment."""
@@ -106,6 +112,9 @@ def build_workload(
         ceiling=RateCeiling(scenario.load.max_request_rate / partition[1], sleep=_sleep),
         policy=target_policy(scenario) if policy is None else policy,
         passcode=os.environ.get(PASSCODE_ENV, DEFAULT_PASSCODE),
+        declared=(
+            None if scenario.traffic is None else DeclaredJourneys(scenario.traffic, os.environ)
+        ),
     )
 
 

@@ -169,3 +169,35 @@ def test_pick_random_draws_from_the_rng() -> None:
     rng = random.Random(3)
     picks = {capture.choose(["a", "b", "c"], rng) for _ in range(50)}
     assert picks == {"a", "b", "c"}
+
+
+def test_a_scenario_with_journeys_mixes_only_those_it_declares(tmp_path: Any) -> None:
+    from dvcschema.scenario import scenario_from_data
+
+    text = (
+        "name: s\ntarget: http://127.0.0.1:9\nduration: 5s\nload: {users: 1}\n"
+        "journeys:\n  a: {steps: [{get: /a}]}\n  b: {steps: [{get: /b}]}\n"
+    )
+    scenario = scenario_from_data(parse_yaml(text, "s.yaml"), source="s.yaml")
+    assert scenario.traffic is not None and dict(scenario.mix.journeys) == {"a": 1.0, "b": 1.0}
+    data = scenario.as_dict()  # scenario.json, as workers load it
+    again = scenario_from_data(data, source=data.pop("source"))
+    assert again.traffic == scenario.traffic
+    with pytest.raises(ConfigError, match="unknown journey 'filing'; options are a, b"):
+        scenario_from_data(
+            parse_yaml(text + "mix: {journeys: {filing: 1}}\n", "s.yaml"), source="s.yaml"
+        )
+    with pytest.raises(ConfigError, match="needs 'journeys'"):
+        scenario_from_data(
+            parse_yaml(text.split("journeys:", maxsplit=1)[0] + "session: {steps: []}\n", "s.yaml"),
+            source="s.yaml",
+        )
+
+
+def test_citizen_fields_are_the_population_exports_columns() -> None:
+    from dataclasses import fields
+
+    from dvcschema.journeys import CITIZEN_FIELDS
+    from loadgen.citizen import Citizen
+
+    assert tuple(f.name for f in fields(Citizen)) == CITIZEN_FIELDS

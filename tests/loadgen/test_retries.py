@@ -77,15 +77,16 @@ def _visit(client: ScriptedClient, retries: int, sleeps: list[float]) -> Visit:
     )  # type: ignore[arg-type]
 
 
-def test_503_is_retried_honouring_retry_after() -> None:
+@pytest.mark.parametrize("status", [503, 429])
+def test_503_and_429_are_retried_honouring_retry_after(status: int) -> None:
     client = ScriptedClient(
-        [ScriptedResponse(503, retry_after="2"), ScriptedResponse(200, {"a": 1})]
+        [ScriptedResponse(status, retry_after="2"), ScriptedResponse(200, {"a": 1})]
     )
     sleeps: list[float] = []
     visit = _visit(client, retries=2, sleeps=sleeps)
     assert call(visit, GET_X, keys=("a",)) == {"a": 1}
     assert client.sent == 2 and sleeps == [2.0] and visit.retries == 1
-    assert client.responses[0].outcome == "failure: HTTP 503"
+    assert client.responses[0].outcome == f"failure: HTTP {status}"
 
 
 def test_timeouts_are_retried_and_classified() -> None:

@@ -15,7 +15,8 @@ from loadgen.users import SessionUser
 
 
 def _fake_user(ticket: Ticket | None) -> tuple[Any, list[dict[str, Any]]]:
-    """A user whose ticket arrives after the stop has begun (the workload drains)."""
+    """A user whose ticket arrives after the stop has begun (the workload drains); its
+    session opens with ``users.login`` (patched by each test)."""
     sessions: list[dict[str, Any]] = []
     workload = SimpleNamespace(
         draining=True,
@@ -25,6 +26,7 @@ def _fake_user(ticket: Ticket | None) -> tuple[Any, list[dict[str, Any]]]:
         tickets=SimpleNamespace(get=lambda: ticket),
         _workload=lambda: workload,
         new_visit=lambda: "visit",
+        open_session=lambda visit: users.login(visit),
         run_journey=lambda visit: visit == "visit",
     )
     return user, sessions

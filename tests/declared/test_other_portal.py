@@ -1,0 +1,189 @@
+"""Declared journeys against a portal whose API is unlike the reference portal's
+(``other_portal.py``): a form login with a CSRF cookie that writes echo in a header, a
+top-level JSON list, an HTML receipt, server-issued codes and the server's own log.
+
+Each run is a real ``dvcload run`` (real Locust, real HTTP) against that server on
+127.0.0.1; the server's log and store are held against dvcload's results.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+HERE = Path(__file__).resolve().parent
+SCENARIO = """\
+name: other-portal
+seed: 5
+target: {target}
+duration: {duration}
+population: {{size: 5000}}
+load: {load}
+session:
+  steps:
+    - post: /api/v1/auth/token
+      form: {{username: "{{citizen.cccd}}", password: "{{env.DVCLOAD_PASSCODE}}"}}
+      expect: 200
+      capture: {{token: "json:$.access_token", csrf: "cookie:csrftoken"}}
+  headers: {{Authorization: "Bearer {{token}}", X-CSRF-Token: "{{csrf}}"}}
+journeys:
+  filing:
+    steps:
+      - get: /api/v1/thu-tuc
+        capture: {{service: {{json: "$[*].ma", pick: random}}}}
+      - think: {{min: 10ms, max: 50ms}}
+      - post: /api/v1/ho-so
+        json:
+          ma_thu_tuc: "{{service}}"
+          cccd: "{{citizen.cccd}}"
+          ho_ten: "{{citizen.full_name}}"
+        expect: 201
+        capture: {{code: "json:$.ma_ho_so"}}
+        check: {{"json:$.trang_thai": "moi"}}
+        record: dossier
+        tags: [write]
+      - get: "/api/v1/ho-so/{{code}}?cccd={{citizen.cccd}}"
+      - get: /bien-nhan/{{code}}
+        check: {{"regex:id=\\"ma\\">([^<]+)<": "{{code}}"}}
+  browse:
+    steps:
+      - get: /api/v1/thu-tuc
+        check: {{"json:$[0].ma": "1.001"}}
+mix:
+  journeys: {{filing: 70, browse: 30}}
+budgets:
+  "*": ["p99 < 5s"]
+  "tag:write": ["error_rate < 1%"]
+"""
+CLOSED = "{users: 4, spawn_rate: 4, think_time: 0.1s}"
+OPEN = "{model: open, rate: {constant: 6}, max_concurrency: 40}"
+NAMES = {
+    "POST /api/v1/auth/token",
+    "GET /api/v1/thu-tuc",
+    "POST /api/v1/ho-so",
+    "GET /api/v1/ho-so/[code]",
+    "GET /bien-nhan/[code]",
+}
+ROUTE_TO_NAME = {
+    ("POST", "/api/v1/auth/token"): "POST /api/v1/auth/token",
+    ("GET", "/api/v1/thu-tuc"): "GET /api/v1/thu-tuc",
+    ("POST", "/api/v1/ho-so"): "POST /api/v1/ho-so",
+    ("GET", "/api/v1/ho-so/{code}"): "GET /api/v1/ho-so/[code]",
+    ("GET", "/bien-nhan/{code}"): "GET /bien-nhan/[code]",
+}
+
+
+@dataclass
+class Outcome:
+    folder: Path
+    summary: dict[str, Any]
+    log: list[dict[str, Any]]
+    store: dict[str, str]
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_other(tmp_path: Path) -> Iterator[Any]:
+    started: list[subprocess.Popen[str]] = []
+
+    def run(load: str, *extra: str, duration: str = "6s") -> Outcome:
+        log, store = tmp_path / "server.jsonl", tmp_path / "store.json"
+        server = subprocess.Popen(
+            [sys.executable, str(HERE / "other_portal.py"), "--log", str(log),
+             "--store", str(store)],
+            stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        started.append(server)
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        target = f"http://127.0.0.1:{port}"
+        scenario = tmp_path / "other.yaml"
+        scenario.write_text(SCENARIO.format(target=target, duration=duration, load=load))
+        env = {"DVCLOAD_PASSCODE": "654321", "PATH": "/usr/bin:/bin"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "dvcload", "run", str(scenario), "--out", str(tmp_path / "out"),
+             "--quiet", *extra],
+            capture_output=True, text=True, timeout=180, env=env, stdin=subprocess.DEVNULL,
+            check=False,
+        )  # fmt: skip
+        server.terminate()
+        server.wait(timeout=20)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        folder = Path(proc.stdout.strip().splitlines()[-1])
+        return Outcome(
+            folder,
+            json.loads((folder / "summary.json").read_text()),
+            [json.loads(line) for line in log.read_text().splitlines()],
+            json.loads(store.read_text()),
+            proc.stdout,
+            proc.stderr,
+        )
+
+    yield run
+    for server in started:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=10)
+
+
+def _check_against_the_server(run: Outcome, in_flight: int) -> None:
+    """``in_flight``: requests the server may have answered after the load stopped
+    (at most one per user still in a journey when the run ended)."""
+    summary, log = run.summary, run.log
+    assert set(summary["endpoints"]) == NAMES, summary["endpoints"].keys()
+    # the server's log and dvcload agree on requests per name, and nothing failed
+    served = collections.Counter(ROUTE_TO_NAME[(r["method"], r["route"])] for r in log)
+    measured = {name: e["count"] for name, e in summary["endpoints"].items()}
+    late = {name: served[name] - measured[name] for name in NAMES}
+    assert all(n >= 0 for n in late.values()) and sum(late.values()) <= in_flight, late
+    assert summary["failures"] == 0 and {r["status"] for r in log} <= {200, 201}
+    # only server-issued codes were asked for, by their owners
+    asked = [r["path"].rsplit("/", 1)[1] for r in log if r["route"].endswith("{code}")]
+    assert asked and set(asked) <= set(run.store)
+    # every login is a different citizen (partitions never share an ID number)
+    logins = [r["user"] for r in log if r["route"] == "/api/v1/auth/token"]
+    assert len(logins) == len(set(logins))
+    # the audit ledger is what the server stored
+    with (run.folder / "acknowledged_dossiers.csv").open() as handle:
+        ledger = {row["dossier_code"]: row["cccd"] for row in csv.DictReader(handle)}
+    assert ledger.items() <= run.store.items()  # every acknowledged dossier is stored
+    assert len(run.store) - len(ledger) <= late["POST /api/v1/ho-so"]  # or was in flight
+    # gate, JUnit and report as for the reference portal
+    gate = json.loads((run.folder / "gate.json").read_text())
+    assert gate["passed"] is True and summary["gate"]["passed"] is True
+    assert (run.folder / "junit.xml").read_text().count("<testcase") == len(gate["budgets"])
+    assert "POST /api/v1/ho-so" in (run.folder / "report.html").read_text()
+    assert summary["tags"]["write"] == ["POST /api/v1/ho-so"]
+
+
+def test_closed_model_against_another_api(run_other: Any) -> None:
+    run = run_other(CLOSED)
+    _check_against_the_server(run, in_flight=4)
+    logins = [r for r in run.log if r["route"] == "/api/v1/auth/token"]
+    assert len(logins) == 4  # one session per user
+    assert "654321" not in (run.folder / "manifest.json").read_text()  # secrets stay out
+
+
+def test_open_model_against_another_api(run_other: Any) -> None:
+    run = run_other(OPEN)
+    _check_against_the_server(run, in_flight=0)  # sessions in flight finish
+    started = run.summary["arrivals"]["started"]
+    logins = [r for r in run.log if r["route"] == "/api/v1/auth/token"]
+    assert started == len(logins) >= 20  # one login per session
+
+
+def test_two_processes_against_another_api(run_other: Any) -> None:
+    run = run_other(CLOSED, "--processes", "2", duration="8s")
+    _check_against_the_server(run, in_flight=4)
