@@ -26,7 +26,7 @@ def _fake_user(ticket: Ticket | None) -> tuple[Any, list[dict[str, Any]]]:
         tickets=SimpleNamespace(get=lambda: ticket),
         _workload=lambda: workload,
         new_visit=lambda: "visit",
-        open_session=lambda visit: users.login(visit),
+        open_session=lambda visit: users.login(visit),  # noqa: PLW0108 - read when called
         run_journey=lambda visit: visit == "visit",
     )
     return user, sessions
