@@ -7,6 +7,7 @@ before anything else, makes every test run under the same (patched) conditions a
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import locust  # noqa: F401  (must stay the first import: gevent monkey-patching
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+SMOKE_DURATION = "5s"  # of load: every journey and endpoint, 1,000+ requests
 
 
 @pytest.fixture
@@ -25,3 +27,22 @@ def repo() -> Path:
 def dvcload_cmd() -> list[str]:
     """The command line to run dvcload in a subprocess, with this interpreter."""
     return [sys.executable, "-m", "dvcload"]
+
+
+@pytest.fixture(scope="session")
+def smoke_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """One real ``dvcload run scenarios/smoke.yaml --duration 5s`` (progress lines on, as
+    a user sees them) and its results folder, shared by the tests that only read them:
+    tests/integration/test_smoke_run.py and the audit of a real run."""
+    out = tmp_path_factory.mktemp("smoke-results")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvcload", "run", str(REPO / "scenarios" / "smoke.yaml"),
+         "--duration", SMOKE_DURATION, "--out", str(out)],
+        capture_output=True, text=True, timeout=240, cwd=REPO, check=False,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folder = Path(proc.stdout.strip().splitlines()[-1])
+    return proc, folder

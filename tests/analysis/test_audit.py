@@ -7,7 +7,6 @@ import csv
 import json
 import sqlite3
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,7 +26,6 @@ from dvcschema.errors import ConfigError
 from portal.launcher import EmbeddedPortal
 from portal.storage import SCHEMA
 
-REPO = Path(__file__).resolve().parents[2]
 ALICE, BOB, CAROL = "001203000001", "001203000002", "079190000003"
 
 
@@ -272,15 +270,12 @@ def _post(url: str, path: str, body: object, token: str | None = None) -> dict[s
 
 
 @pytest.mark.integration
-def test_a_real_smoke_run_passes_the_audit(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "dvcload", "run", "scenarios/smoke.yaml", "--duration", "8s",
-         "--out", str(tmp_path), "--quiet"],
-        capture_output=True, text=True, timeout=180, cwd=REPO, check=False,
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    run_folder = Path(proc.stdout.strip().splitlines()[-1])
+def test_a_real_smoke_run_passes_the_audit(
+    smoke_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """The session's real smoke run (tests/conftest.py), shared with test_smoke_run.py:
+    auditing only reads its folder."""
+    _, run_folder = smoke_run
     audit = audit_run(run_folder)
     assert audit["passed"] is True, audit
     assert audit["dossiers_acknowledged"] > 0 and audit["payments_confirmed"] > 0

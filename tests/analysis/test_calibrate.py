@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from inprocess import run_main
 from numpy.testing import assert_allclose
 
 from analysis.accesslog import read_access_log
@@ -191,17 +192,24 @@ def test_a_broken_access_log_is_a_clear_error(make_run: MakeRun) -> None:
         read_access_log(folder / "portal_access.jsonl")
 
 
+def _dvcload(
+    capsys: pytest.CaptureFixture[str], cwd: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``dvcload ARGS`` in-process (no gevent needed, no 1-2 s start-up), in ``cwd``."""
+    return run_main(args, cwd=cwd)
+
+
 def test_the_command_writes_the_model_and_refuses_bad_input(
-    logged_run: tuple[Path, dict[str, Any]], tmp_path: Path, dvcload_cmd: list[str], repo: Path
+    logged_run: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    repo: Path,
 ) -> None:
     folder, _ = logged_run
     out = tmp_path / "model.yaml"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*dvcload_cmd, "calibrate", *args], capture_output=True, text=True, timeout=120,
-            cwd=repo, check=False, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        return _dvcload(capsys, repo, "calibrate", *args)
 
     ok = run(str(folder), "--out", str(out), "--servers", "web=4")
     assert ok.returncode == 0, ok.stderr
@@ -228,18 +236,17 @@ def test_a_measured_demand_replaces_a_range_the_scenario_guessed(
 
 
 def test_plan_reads_the_calibrated_model_and_says_so(
-    logged_run: tuple[Path, dict[str, Any]], tmp_path: Path, dvcload_cmd: list[str], repo: Path
+    logged_run: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    repo: Path,
 ) -> None:
     folder, drawn = logged_run
     model = tmp_path / "model.yaml"
     calibrate_runs([folder]).write(model)
 
     def plan(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*dvcload_cmd, "plan", str(repo / "scenarios" / "national-plan.yaml"), *args],
-            capture_output=True, text=True, timeout=120, cwd=repo, check=False,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        return _dvcload(capsys, repo, "plan", str(repo / "scenarios" / "national-plan.yaml"), *args)
 
     plain, calibrated_plan = plan("--json"), plan("--json", "--model", str(model))
     assert plain.returncode in (0, 1) and calibrated_plan.returncode in (0, 1)

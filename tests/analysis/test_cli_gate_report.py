@@ -1,4 +1,9 @@
-"""``dvcload gate`` and ``dvcload report`` at the command line: exit codes and one-line errors."""
+"""``dvcload gate`` and ``dvcload report`` at the command line: exit codes and one-line errors.
+
+:func:`dvcload.cli.main` runs in-process (neither command needs gevent, and a ``python
+-m dvcload`` start-up costs 1-2 s of imports); a failing gate also goes through the
+real command line, for its exit code 1.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from inprocess import run_main
 
 PASS = 'budgets:\n  "*": ["p99 < 2s"]\n  "POST /dossiers": ["p95 < 800ms"]\n'
 FAIL = 'budgets:\n  "POST /dossiers": ["p95 < 5ms"]\n'
@@ -29,6 +35,13 @@ def dvcload(cmd: list[str], *args: str | Path) -> subprocess.CompletedProcess[st
     )
 
 
+def dvcload_main(
+    capsys: pytest.CaptureFixture[str], *args: str | Path
+) -> subprocess.CompletedProcess[str]:
+    """``dvcload ARGS`` in-process: exit code, stdout and stderr."""
+    return run_main(args)
+
+
 def budgets_file(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "budgets.yaml"
     path.write_text(text, encoding="utf-8")
@@ -36,11 +49,12 @@ def budgets_file(tmp_path: Path, text: str) -> Path:
 
 
 def test_gate_exits_0_on_pass_and_1_on_fail(
-    dvcload_cmd: list[str], run_copy: Path, tmp_path: Path
+    dvcload_cmd: list[str], capsys: pytest.CaptureFixture[str], run_copy: Path, tmp_path: Path
 ) -> None:
-    passed = dvcload(dvcload_cmd, "gate", run_copy, "--budgets", budgets_file(tmp_path, PASS))
+    passed = dvcload_main(capsys, "gate", run_copy, "--budgets", budgets_file(tmp_path, PASS))
     assert passed.returncode == 0, passed.stderr
     assert "dvcload gate passed" in passed.stdout
+    # the failing gate through the real command line: its exit code is the process's
     failed = dvcload(dvcload_cmd, "gate", run_copy, "--budgets", budgets_file(tmp_path, FAIL))
     assert failed.returncode == 1, failed.stderr
     assert "FAILED: 1 of 1 budget checks failed" in failed.stderr
@@ -49,10 +63,10 @@ def test_gate_exits_0_on_pass_and_1_on_fail(
 
 
 def test_gate_with_baseline_writes_the_comparison(
-    dvcload_cmd: list[str], run_copy: Path, recorded_run: Path, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], run_copy: Path, recorded_run: Path, tmp_path: Path
 ) -> None:
     rule = budgets_file(tmp_path, 'budgets:\n  total: ["p95 may not rise more than 10%"]\n')
-    proc = dvcload(dvcload_cmd, "gate", run_copy, "--baseline", recorded_run, "--budgets", rule)
+    proc = dvcload_main(capsys, "gate", run_copy, "--baseline", recorded_run, "--budgets", rule)
     assert proc.returncode == 0, proc.stderr
     gate = json.loads((run_copy / "gate.json").read_text(encoding="utf-8"))
     assert gate["comparison"]["baseline"] == str(recorded_run)
@@ -71,13 +85,17 @@ def test_gate_with_baseline_writes_the_comparison(
     ],
 )
 def test_bad_input_exits_2_with_one_line(
-    dvcload_cmd: list[str], run_copy: Path, tmp_path: Path, args: list[str], fragment: str
+    capsys: pytest.CaptureFixture[str],
+    run_copy: Path,
+    tmp_path: Path,
+    args: list[str],
+    fragment: str,
 ) -> None:
     bad = budgets_file(tmp_path, 'budgets:\n  "*": ["p95 < 800"]\n')
     good = tmp_path / "good.yaml"
     good.write_text(PASS, encoding="utf-8")
     filled = [a.format(run=run_copy, bad=bad, good=good) for a in args]
-    proc = dvcload(dvcload_cmd, *filled)
+    proc = dvcload_main(capsys, *filled)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr
@@ -85,9 +103,9 @@ def test_bad_input_exits_2_with_one_line(
 
 
 def test_report_writes_the_page_and_prints_its_path(
-    dvcload_cmd: list[str], run_copy: Path, recorded_run: Path
+    capsys: pytest.CaptureFixture[str], run_copy: Path, recorded_run: Path
 ) -> None:
-    proc = dvcload(dvcload_cmd, "report", run_copy, "--baseline", recorded_run)
+    proc = dvcload_main(capsys, "report", run_copy, "--baseline", recorded_run)
     assert proc.returncode == 0, proc.stderr
     path = Path(proc.stdout.strip())
     assert path == run_copy / "report.html"
@@ -95,11 +113,11 @@ def test_report_writes_the_page_and_prints_its_path(
 
 
 def test_scenario_budgets_from_the_manifest_are_used(
-    dvcload_cmd: list[str], run_copy: Path, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], run_copy: Path, tmp_path: Path
 ) -> None:
     manifest = json.loads((run_copy / "manifest.json").read_text(encoding="utf-8"))
     manifest["scenario"]["budgets"] = {"*": ["p99 < 2s"], "POST /dossiers": ["p95 < 5ms"]}
     (run_copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    assert dvcload(dvcload_cmd, "gate", run_copy, "--quiet").returncode == 1
+    assert dvcload_main(capsys, "gate", run_copy, "--quiet").returncode == 1
     override = budgets_file(tmp_path, 'budgets:\n  "POST /dossiers": ["p95 < 1s"]\n')
-    assert dvcload(dvcload_cmd, "gate", run_copy, "--budgets", override).returncode == 0
+    assert dvcload_main(capsys, "gate", run_copy, "--budgets", override).returncode == 0

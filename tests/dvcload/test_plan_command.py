@@ -1,4 +1,9 @@
-"""``dvcload plan`` through the real command line (a subprocess: pytest runs gevent-patched)."""
+"""``dvcload plan`` at the command line.
+
+:func:`dvcload.cli.main` runs in-process (plan needs no gevent, and a ``python -m
+dvcload`` start-up costs 1-2 s of NumPy, SciPy and Matplotlib imports); the exit code 1
+of a plan above ``max_servers`` also goes through the real command line.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from inprocess import run_main
 
 from models import Exponential, MMc, min_servers
 from models.sizing import TierBudget
@@ -27,7 +33,17 @@ capacity:
 """
 
 
-def _plan(dvcload_cmd: list[str], cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+def _plan(
+    capsys: pytest.CaptureFixture[str], cwd: Path, *args: str | Path
+) -> subprocess.CompletedProcess[str]:
+    """``dvcload plan ARGS`` in-process, in ``cwd``: exit code, stdout and stderr."""
+    return run_main(["plan", *args], cwd=cwd)
+
+
+def _plan_process(
+    dvcload_cmd: list[str], cwd: Path, *args: str | Path
+) -> subprocess.CompletedProcess[str]:
+    """``dvcload plan ARGS`` through the real command line."""
     return subprocess.run(
         [*dvcload_cmd, "plan", *map(str, args)],
         check=False,
@@ -46,9 +62,9 @@ def _scenario(tmp_path: Path, text: str) -> Path:
 
 
 def test_plan_prints_a_table_per_tier_with_the_peak_marked(
-    repo: Path, dvcload_cmd: list[str]
+    repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    proc = _plan(dvcload_cmd, repo, "scenarios/national-plan.yaml")
+    proc = _plan(capsys, repo, "scenarios/national-plan.yaml")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     for tier in ("web", "db", "payment"):
@@ -59,8 +75,10 @@ def test_plan_prints_a_table_per_tier_with_the_peak_marked(
     assert "MOL" in out and "sessions/s" in out
 
 
-def test_json_has_servers_per_tier_per_interval(repo: Path, dvcload_cmd: list[str]) -> None:
-    proc = _plan(dvcload_cmd, repo, "scenarios/national-plan.yaml", "--json")
+def test_json_has_servers_per_tier_per_interval(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proc = _plan(capsys, repo, "scenarios/national-plan.yaml", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)  # nothing but JSON on stdout
     intervals = data["plan"]["intervals"]
@@ -75,10 +93,10 @@ def test_json_has_servers_per_tier_per_interval(repo: Path, dvcload_cmd: list[st
     assert peak["start_s"] == 9 * 3600
 
 
-def test_surge_multiplies_the_arrivals(tmp_path: Path, dvcload_cmd: list[str]) -> None:
+def test_surge_multiplies_the_arrivals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _scenario(tmp_path, BY_HAND)
-    plain = json.loads(_plan(dvcload_cmd, tmp_path, path, "--json").stdout)
-    doubled = json.loads(_plan(dvcload_cmd, tmp_path, path, "--json", "--surge", "2x").stdout)
+    plain = json.loads(_plan(capsys, tmp_path, path, "--json").stdout)
+    doubled = json.loads(_plan(capsys, tmp_path, path, "--json", "--surge", "2x").stdout)
     assert doubled["surge"] == 2.0
     assert (
         doubled["peak"]["peak_arrival_rate_per_s"] == 2 * plain["peak"]["peak_arrival_rate_per_s"]
@@ -86,9 +104,9 @@ def test_surge_multiplies_the_arrivals(tmp_path: Path, dvcload_cmd: list[str]) -
     assert doubled["peak"]["total_servers"] > plain["peak"]["total_servers"]
 
 
-def test_plot_writes_a_png(tmp_path: Path, dvcload_cmd: list[str]) -> None:
+def test_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "plan.png"
-    proc = _plan(dvcload_cmd, tmp_path, _scenario(tmp_path, BY_HAND), "--plot", out)
+    proc = _plan(capsys, tmp_path, _scenario(tmp_path, BY_HAND), "--plot", out)
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 10_000
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -99,7 +117,7 @@ def test_more_than_max_servers_exits_1_and_says_where(
     tmp_path: Path, dvcload_cmd: list[str]
 ) -> None:
     path = _scenario(tmp_path, BY_HAND.replace("max_servers: 100", "max_servers: 11"))
-    proc = _plan(dvcload_cmd, tmp_path, path)
+    proc = _plan_process(dvcload_cmd, tmp_path, path)
     assert proc.returncode == 1, proc.stderr
     assert "! above max_servers" in proc.stdout
     assert "needs more than max_servers: app at 09:00, 10:00, 15:00" in proc.stdout
@@ -121,9 +139,13 @@ BAD = [  # (what is wrong, the scenario, extra arguments, a fragment of the one 
     ("text", "args", "fragment"), [c[1:] for c in BAD], ids=[c[0] for c in BAD]
 )
 def test_bad_input_exits_2_with_one_line(
-    tmp_path: Path, dvcload_cmd: list[str], text: str, args: tuple[str, ...], fragment: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    args: tuple[str, ...],
+    fragment: str,
 ) -> None:
-    proc = _plan(dvcload_cmd, tmp_path, _scenario(tmp_path, text), *args)
+    proc = _plan(capsys, tmp_path, _scenario(tmp_path, text), *args)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
@@ -132,9 +154,11 @@ def test_bad_input_exits_2_with_one_line(
     assert not proc.stdout
 
 
-def test_impossible_budget_names_its_line(tmp_path: Path, dvcload_cmd: list[str]) -> None:
+def test_impossible_budget_names_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _scenario(tmp_path, BY_HAND.replace("p95 < 250ms", "p95 < 50ms"))
-    proc = _plan(dvcload_cmd, tmp_path, path)
+    proc = _plan(capsys, tmp_path, path)
     assert f"{path}:6: capacity.budgets[0]: 'p95 < 50ms' cannot be met at tier" in proc.stderr
 
 
@@ -151,9 +175,9 @@ def _printed_inputs(out: str, tier: str) -> tuple[float, float, float, int]:
 
 
 def test_peak_servers_rebuilt_by_hand_from_the_printed_inputs(
-    tmp_path: Path, dvcload_cmd: list[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    proc = _plan(dvcload_cmd, tmp_path, _scenario(tmp_path, BY_HAND))
+    proc = _plan(capsys, tmp_path, _scenario(tmp_path, BY_HAND))
     assert proc.returncode == 0, proc.stderr
     service_s, visits, peak_per_s, printed = _printed_inputs(proc.stdout, "app")
     assert (service_s, visits, peak_per_s) == (0.05, 4.0, 40.0)
@@ -179,7 +203,7 @@ def _meets_all(q: MMc) -> bool:
 
 
 def test_model_replaces_the_demands_and_the_text_says_so(
-    tmp_path: Path, dvcload_cmd: list[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     model = tmp_path / "calibrated.yaml"
     model.write_text(
@@ -187,10 +211,10 @@ def test_model_replaces_the_demands_and_the_text_says_so(
         encoding="utf-8",
     )
     path = _scenario(tmp_path, BY_HAND)
-    text = _plan(dvcload_cmd, tmp_path, path, "--model", model)
+    text = _plan(capsys, tmp_path, path, "--model", model)
     assert text.returncode == 0, text.stderr
     said = f"demands of web (access_log) from the calibrated model {model}"
     assert text.stdout.splitlines()[0] == f"{said} (dvcload calibrate)"
-    data = json.loads(_plan(dvcload_cmd, tmp_path, path, "--json", "--model", model).stdout)
+    data = json.loads(_plan(capsys, tmp_path, path, "--json", "--model", model).stdout)
     assert data["inputs"]["tiers"]["web"]["service_time"] == "10ms"
     assert data["inputs"]["tiers"]["app"]["service_time"] == "50ms"  # not in the model: kept

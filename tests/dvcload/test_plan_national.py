@@ -1,25 +1,26 @@
 """``dvcload plan`` on the national deadline, through the command line.
 
-The command runs in a subprocess (``python -m dvcload plan ...``; pytest runs
-gevent-patched). What the command adds to :mod:`planning` is tested here: its JSON and
-text are the library's (:func:`planning.plan_json`, :func:`planning.report`), the seed
-comes from ``--seed``, ``DVCLOAD_SEED`` or the scenario, bad what-ifs are one line and
-exit 2, ``--plot`` writes both figures. The figures themselves (the peak hour by hand,
-the Monte Carlo spread, the what-ifs, latency against servers) are tested on the
-library in ``tests/planning/test_deadline_plan.py``.
+The command runs in-process (:func:`dvcload.cli.main`: a plan needs no gevent, and each
+``python -m dvcload`` would pay 2-3 s of NumPy, SciPy and Matplotlib imports; the real
+command line is tested in ``test_plan_command.py``). What the command adds to
+:mod:`planning` is tested here: its JSON and text are the library's
+(:func:`planning.plan_json`, :func:`planning.report`), the seed comes from ``--seed``,
+``DVCLOAD_SEED`` or the scenario, bad what-ifs are one line and exit 2, ``--plot``
+writes both figures. The figures themselves (the peak hour by hand, the Monte Carlo
+spread, the what-ifs, latency against servers) are tested on the library in
+``tests/planning/test_deadline_plan.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from inprocess import run_main
 
 from dvcschema.scenario import load_scenario
 from planning import parse_spike, plan_json, plan_scenario, report
@@ -29,17 +30,9 @@ SCENARIO = "scenarios/national-deadline.yaml"
 SAMPLES = "400"  # enough for stable percentiles, and quick
 
 
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dvcload", "plan", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-    )
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    """``dvcload plan ARGS`` in-process, in the repository: exit code, stdout, stderr."""
+    return run_main(["plan", *args], cwd=REPO)
 
 
 @cache
@@ -65,10 +58,13 @@ def test_the_json_and_the_text_are_the_librarys(monkeypatch: pytest.MonkeyPatch)
     assert _json(*args) == json.loads(json.dumps(plan_json(run)))
 
 
-def test_seed_comes_from_the_environment_then_the_scenario() -> None:
+def test_seed_comes_from_the_environment_then_the_scenario(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert _json("--samples", SAMPLES)["monte_carlo"]["seed"] == 20260430  # the scenario's
     assert _json("--samples", SAMPLES, "--seed", "7")["monte_carlo"]["seed"] == 7
-    proc = _run(SCENARIO, "--json", "--samples", "50", env={"DVCLOAD_SEED": "99"})
+    monkeypatch.setenv("DVCLOAD_SEED", "99")
+    proc = _run(SCENARIO, "--json", "--samples", "50")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["monte_carlo"]["seed"] == 99
 

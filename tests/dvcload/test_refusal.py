@@ -16,7 +16,6 @@ import functools
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -98,7 +97,7 @@ def namespace_prefix() -> list[str] | None:
 
 
 def _dvcload(
-    tmp_path: Path, args: list[str], *, isolated: bool
+    dvcload_cmd: list[str], tmp_path: Path, args: list[str], *, isolated: bool
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """Run ``dvcload ARGS`` under the guard (and in an empty namespace if ``isolated``)."""
     guard_dir = tmp_path / "guard"
@@ -119,7 +118,7 @@ def _dvcload(
             pytest.skip("no way to make an empty network namespace here (unshare -n / -rn)")
         prefix = found
     proc = subprocess.run(
-        [*prefix, sys.executable, "-m", "dvcload", *args],
+        [*prefix, *dvcload_cmd, *args],
         capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env, check=False,
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
@@ -147,12 +146,12 @@ def _assert_refused(
 @pytest.mark.parametrize("isolated", [True, False], ids=["empty-namespace", "guard-only"])
 @pytest.mark.parametrize("target", REFUSED_TARGETS)
 def test_a_non_loopback_target_in_the_scenario_is_refused_before_any_request(
-    tmp_path: Path, target: str, isolated: bool
+    dvcload_cmd: list[str], tmp_path: Path, target: str, isolated: bool
 ) -> None:
     out = tmp_path / "results"
     scenario = _scenario(tmp_path, target)
     proc, attempts = _dvcload(
-        tmp_path, ["run", str(scenario), "--out", str(out)], isolated=isolated
+        dvcload_cmd, tmp_path, ["run", str(scenario), "--out", str(out)], isolated=isolated
     )
     host = target.split("//")[1].split(":", maxsplit=1)[0]
     _assert_refused(proc, attempts, out, host)
@@ -160,24 +159,29 @@ def test_a_non_loopback_target_in_the_scenario_is_refused_before_any_request(
 
 @pytest.mark.parametrize("target", REFUSED_TARGETS)
 def test_a_non_loopback_target_on_the_command_line_is_refused_before_any_request(
-    tmp_path: Path, target: str
+    dvcload_cmd: list[str], tmp_path: Path, target: str
 ) -> None:
     out = tmp_path / "results"
     scenario = _scenario(tmp_path, "embedded")
     proc, attempts = _dvcload(
-        tmp_path, ["run", str(scenario), "--target", target, "--out", str(out)], isolated=True
+        dvcload_cmd,
+        tmp_path,
+        ["run", str(scenario), "--target", target, "--out", str(out)],
+        isolated=True,
     )
     host = target.split("//")[1].split(":", maxsplit=1)[0]
     _assert_refused(proc, attempts, out, host)
 
 
-def test_allow_target_lifts_the_refusal_and_the_guard_sees_the_attempt(tmp_path: Path) -> None:
+def test_allow_target_lifts_the_refusal_and_the_guard_sees_the_attempt(
+    dvcload_cmd: list[str], tmp_path: Path
+) -> None:
     """The control: the same run, allowed, does try the host (so the checks above can fail)."""
     out = tmp_path / "results"
     scenario = _scenario(tmp_path, REFUSED_TARGETS[0])
     args = ["run", str(scenario), "--allow-target", "10.255.255.1", "--duration", "2s",
             "--out", str(out), "--quiet"]  # fmt: skip
-    proc, attempts = _dvcload(tmp_path, args, isolated=True)
+    proc, attempts = _dvcload(dvcload_cmd, tmp_path, args, isolated=True)
     assert "loopback" not in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert proc.returncode != 2, proc.stderr

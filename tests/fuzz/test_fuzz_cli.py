@@ -1,10 +1,16 @@
-"""Fuzzing through the real command line: malformed files and arguments for ``dvcload run``,
+"""Fuzzing the command line: malformed files and arguments for ``dvcload run``,
 ``population``, ``plan``, ``portal`` and ``gate``, chosen by Hypothesis with a fixed seed.
 
 Each case is first checked in-process with the same functions the command calls
 before it creates anything, and kept only if they refuse it (a valid case would start
-a load or a portal). Then the real command must exit 2 with exactly one line on stderr,
+a load or a portal). Then the command must exit 2 with exactly one line on stderr,
 no traceback, and leave no results folder behind.
+
+Every case runs through :func:`dvcload.cli.main` in-process (a refusal needs no gevent,
+and a ``python -m dvcload`` start-up costs 1-2 s of imports); should one be accepted
+after all, starting the load or binding the portal's socket fails the case instead of
+serving. The first case of each command also runs as a real ``python -m dvcload``
+process: the exit code and stderr of the process itself.
 """
 
 from __future__ import annotations
@@ -13,8 +19,7 @@ import contextlib
 import io
 import itertools
 import subprocess
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +36,7 @@ from fuzz_inputs import (
 )
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from inprocess import run_main
 
 from dvcschema.budgets import load_budgets_file
 from portal.config import resolve_config
@@ -204,7 +210,17 @@ def collect(strategy: st.SearchStrategy[Case], count: int) -> list[Case]:
 
 
 # -- running them ------------------------------------------------------------------------------
-def run_all(cases: list[Case]) -> list[tuple[Case, subprocess.CompletedProcess[str]]]:
+def run_in_process(case: Case) -> subprocess.CompletedProcess[str]:
+    """``dvcload ARGV`` through :func:`main` in this process, in the case's folder, as a
+    process would see it: exit code (argparse exits by SystemExit), stdout and stderr.
+    A change to the process's state (logging, signal handlers, working folder,
+    environment) is reported on stderr, as a problem of the case."""
+    return run_main(case.argv, cwd=case.folder)
+
+
+def run_all(
+    cases: list[Case], dvcload_cmd: list[str]
+) -> list[tuple[Case, subprocess.CompletedProcess[str]]]:
     """Run the cases as real ``dvcload`` processes, :data:`WORKERS` at a time."""
     pending = list(cases)
     running: list[tuple[Case, subprocess.Popen[str]]] = []
@@ -213,7 +229,7 @@ def run_all(cases: list[Case]) -> list[tuple[Case, subprocess.CompletedProcess[s
         while pending and len(running) < WORKERS:
             case = pending.pop(0)
             child = subprocess.Popen(
-                [sys.executable, "-m", "dvcload", *case.argv], cwd=case.folder, text=True,
+                [*dvcload_cmd, *case.argv], cwd=case.folder, text=True,
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 errors="replace",
             )  # fmt: skip
@@ -228,6 +244,24 @@ def run_all(cases: list[Case]) -> list[tuple[Case, subprocess.CompletedProcess[s
             (case, subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr))
         )
     return results
+
+
+class WouldStartError(AssertionError):
+    """A refused case got as far as starting a load or a portal."""
+
+
+@pytest.fixture
+def nothing_starts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In this process, starting a load or binding the portal's socket fails instead."""
+    import dvcload.orchestrate
+    import portal.server
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise WouldStartError("a refused case would have started a load or a portal")
+
+    monkeypatch.setattr(dvcload.orchestrate, "execute_run", refuse)
+    monkeypatch.setattr(portal.server, "bind_socket", refuse)
+    yield
 
 
 def _problems(case: Case, proc: subprocess.CompletedProcess[str]) -> list[str]:
@@ -253,18 +287,35 @@ def gate_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_synthetic_run(tmp_path_factory.mktemp("gate") / "run", model, rng=1)
 
 
-def test_malformed_input_through_the_command_line_exits_2_with_one_line(
-    tmp_path: Path, gate_run: Path
-) -> None:
-    cases = Cases(tmp_path)
+@pytest.fixture(scope="module")
+def chosen(tmp_path_factory: pytest.TempPathFactory, gate_run: Path) -> list[Case]:
+    """The cases (the same every run), each in its own folder."""
+    cases = Cases(tmp_path_factory.mktemp("cases"))
     cases.gate_run = gate_run
-    chosen = [case for name, n in CASES.items() for case in collect(BUILDERS[name](cases), n)]
+    return [case for name, n in CASES.items() for case in collect(BUILDERS[name](cases), n)]
+
+
+def test_malformed_input_through_the_command_line_exits_2_with_one_line(
+    chosen: list[Case], nothing_starts: None
+) -> None:
     for name, n in CASES.items():
         assert sum(c.command == name for c in chosen) >= n // 2, name
-    results = run_all(chosen)
+    results = [(case, run_in_process(case)) for case in chosen]
     problems = [p for case, proc in results for p in _problems(case, proc)]
     assert not problems, "\n".join(problems)
     assert len(results) >= 40
+
+
+def test_malformed_input_through_a_real_process_exits_2_with_one_line(
+    chosen: list[Case], dvcload_cmd: list[str]
+) -> None:
+    """The first case of each command as ``python -m dvcload``: the process's own exit
+    code and stderr (start-up and interpreter exit included)."""
+    sample = [next(c for c in chosen if c.command == name) for name in CASES]
+    results = run_all(sample, dvcload_cmd)
+    problems = [p for case, proc in results for p in _problems(case, proc)]
+    assert not problems, "\n".join(problems)
+    assert sorted(case.command for case, _ in results) == sorted(CASES)
 
 
 def test_the_checks_catch_a_traceback_a_wrong_code_and_a_complete_folder(tmp_path: Path) -> None:

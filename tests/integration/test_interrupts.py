@@ -29,7 +29,15 @@ population: {{size: 300}}
 load: {{users: 8, spawn_rate: 8, think_time: 0.05s}}
 mix: {{journeys: {{filing: 2, payment: 1, status: 1}}}}
 """
-RUNS = 20
+# The SIGINTs are spread over the first WINDOW_S seconds after the users are spawned
+# (about 1 s after the load starts): one at a random moment in each of RUNS equal slices
+# of it (0.83 s each). So even a few runs reach every phase of the window: the first
+# requests, the middle of the first interval, the first 5 s flush (about 4 s after the
+# spawn), where a signal can meet a flush being written, and the time after it, with
+# partial results already on disk. (This test once drew 20 moments anywhere in 0-4 s:
+# a denser cover of a window that missed the flush, at over three times the time.)
+RUNS = 6
+WINDOW_S = 5.0
 PARALLEL_RUNS = 3  # most of a run is waiting: three at a time on two cores
 FLUSH_INTERVAL_S = 5.0
 
@@ -69,7 +77,8 @@ def _interrupt_once(tmp: Path, seed: int) -> dict[str, object]:
     proc, out = _start(tmp, seed)
     try:
         folder = _wait_for_load(out)
-        time.sleep(rng.uniform(0.0, 4.0))  # a random moment of the load
+        slice_s = WINDOW_S / RUNS
+        time.sleep(slice_s * (seed + rng.random()))  # a random moment of slice ``seed``
         signalled_at = time.time()
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
@@ -109,7 +118,7 @@ def test_sigkill_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
     proc, out = _start(tmp_path, 99)
     try:
         folder = _wait_for_load(out)
-        time.sleep(11.0)
+        time.sleep(7.0)  # past the first flush (5 s after the start), before the second
         killed_at = time.time()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)

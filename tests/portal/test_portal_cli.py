@@ -1,5 +1,10 @@
 """The portal's command line and launcher: exit codes, loopback rule, clean-up,
-graceful stop, and the population file."""
+graceful stop, and the population file.
+
+Refusals call ``portal.cli.main`` in-process (a ``python -m portal`` start-up costs
+about a second of imports; binding the socket fails the test instead of serving); both
+entry points, ``python -m portal`` and ``python -m dvcload portal``, also run as real
+processes."""
 
 from __future__ import annotations
 
@@ -11,17 +16,23 @@ import sys
 from pathlib import Path
 
 import pytest
+from inprocess import run_main
 from portal_client import Api
 
+import portal.cli
+import portal.server
 from dvcschema.errors import ConfigError, RunError
 from portal.launcher import EmbeddedPortal
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _run(*args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+PORTAL_CMD = [sys.executable, "-m", "portal"]
+
+
+def _run(cmd: list[str], timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, *args],
+        cmd,
         capture_output=True,
         text=True,
         timeout=timeout_s,
@@ -29,6 +40,19 @@ def _run(*args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
         stdin=subprocess.DEVNULL,
         check=False,
     )
+
+
+def _portal_main(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m portal ARGS`` in-process, in the repository, for a refusal: binding
+    the portal's socket fails instead of serving."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the portal would have started")
+
+    monkeypatch.setattr(portal.server, "bind_socket", refuse)
+    return run_main(args, cwd=REPO, main=portal.cli.main)
 
 
 def _alive(pid: int) -> bool:
@@ -49,8 +73,13 @@ def _alive(pid: int) -> bool:
         (["--port", "70000"], "--port: '70000' is out of range"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(args: list[str], needle: str) -> None:
-    result = _run("-m", "portal", *args)
+def test_bad_input_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    needle: str,
+) -> None:
+    result = _portal_main(capsys, monkeypatch, *args)
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -59,32 +88,36 @@ def test_bad_input_exits_2_with_one_line(args: list[str], needle: str) -> None:
     assert needle in lines[0]
 
 
-def test_dvcload_portal_refuses_non_loopback_with_exit_2() -> None:
-    result = _run("-m", "dvcload", "portal", "--host", "10.0.0.1")
+def test_dvcload_portal_refuses_non_loopback_with_exit_2(dvcload_cmd: list[str]) -> None:
+    result = _run([*dvcload_cmd, "portal", "--host", "10.0.0.1"])
     assert result.returncode == 2
     assert "not a loopback address" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_argument_errors_exit_2() -> None:
-    assert _run("-m", "portal", "--servers", "many").returncode == 2
-    assert _run("-m", "dvcload", "portal", "--port", "x").returncode == 2
+def test_argument_errors_exit_2(dvcload_cmd: list[str]) -> None:
+    assert _run([*PORTAL_CMD, "--servers", "many"]).returncode == 2
+    assert _run([*dvcload_cmd, "portal", "--port", "x"]).returncode == 2
 
 
-def test_bad_config_file_reports_file_and_line(tmp_path: Path) -> None:
+def test_bad_config_file_reports_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("tiers:\n  web: {servers: 2, queue_limit: 10, speed: 3}\n", encoding="utf-8")
-    result = _run("-m", "portal", "--config", str(config))
+    result = _portal_main(capsys, monkeypatch, "--config", str(config))
     assert result.returncode == 2
     assert f"{config}:2: tiers.web: unknown key 'speed'" in result.stderr
     with pytest.raises(ConfigError, match=rf"^{config}:2: tiers.web: unknown key 'speed'"):
         EmbeddedPortal(config).start()
 
 
-def test_dvcload_portal_serves_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+def test_dvcload_portal_serves_and_stops_gracefully_on_sigterm(
+    tmp_path: Path, dvcload_cmd: list[str]
+) -> None:
     log = tmp_path / "access.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-m", "dvcload", "portal", "--port", "0", "--access-log", str(log)],
+        [*dvcload_cmd, "portal", "--port", "0", "--access-log", str(log)],
         cwd=REPO,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -214,7 +247,7 @@ def test_command_line_overrides_reach_the_running_portal(tmp_path: Path) -> None
 
 def test_portal_stops_when_its_stdin_closes() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "portal", "--port", "0", "--stop-on-stdin-close"],
+        [*PORTAL_CMD, "--port", "0", "--stop-on-stdin-close"],
         cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

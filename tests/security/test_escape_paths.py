@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -41,7 +41,8 @@ HOSTS_FOR_LOCALHOST = [f"{OUTSIDE} localhost"]
 # too. A crash is told apart by "internal error"/"Traceback" on stderr and by the
 # missing summary.json.
 FINISHED_CODES = (0, 1, 3)
-Case = Callable[[dict[str, Any], float], dict[str, Any]]
+Report = dict[str, Any]
+Spec = tuple[dict[str, Any], float]  # a case's spec for the driver, and its budget in s
 
 SCENARIO = """\
 name: {name}
@@ -135,20 +136,57 @@ def _finished_problems(step: dict[str, Any]) -> list[str]:
     return problems
 
 
+_Test = TypeVar("_Test", bound=Callable[..., None])
+
+
+def case(spec: Callable[..., Spec], *, alone: bool = False) -> Callable[[_Test], _Test]:
+    """The test reads the report of the case ``spec(**its parameters)`` describes.
+
+    The module's cases run before their tests ask (``case_pool`` in conftest.py): a few
+    at a time, each in its namespace, while the tests read the reports in their order;
+    a case ``alone`` runs with no other case running (its check counts arrivals per
+    second, which a CPU shared with other cases can bunch).
+    """
+
+    def mark(test: _Test) -> _Test:
+        test.case_spec = spec  # type: ignore[attr-defined]
+        test.case_alone = alone  # type: ignore[attr-defined]
+        return test
+
+    return mark
+
+
 # -- control ----------------------------------------------------------------------------
 
 
-def test_control_an_allowed_outside_target_reaches_the_capture_server(netns_case: Case) -> None:
-    """The harness sees an escape: the same run as below, but allowed, is captured."""
+def _control() -> Spec:
     argv = [*DVCLOAD, "run", SMOKE, "--target", OUTSIDE_URL, "--allow-target", OUTSIDE,
             "--duration", "3s", *OUT, "--quiet"]  # fmt: skip
-    report = netns_case({"steps": [_step(argv, 40)], "needles": [PASSCODE]}, 40)
+    return {"steps": [_step(argv, 40)], "needles": [PASSCODE]}, 40
+
+
+@case(_control)
+def test_control_an_allowed_outside_target_reaches_the_capture_server(
+    case_report: Callable[[], Report],
+) -> None:
+    """The harness sees an escape: the same run as below, but allowed, is captured."""
+    report = case_report()
     step = report["steps"][0]
     assert report["capture"]["connections"] > 0, _describe(step)
     assert report["capture"]["contains"][PASSCODE], report["capture"]["head"]
 
 
 # -- 1. names that pass a text check and are then resolved by DNS -----------------------
+
+
+def _refused_name(url: str) -> Spec:
+    argv = [*DVCLOAD, "run", SMOKE, "--target", url, "--duration", "3s", *OUT]
+    spec = {
+        "hosts": HOSTS_FOR_NAMES,
+        "loopback": {"kind": "ok", "port": LOOPBACK_PORT},
+        "steps": [_step(argv, 30)],
+    }
+    return spec, 30
 
 
 @pytest.mark.parametrize(
@@ -161,16 +199,11 @@ def test_control_an_allowed_outside_target_reaches_the_capture_server(netns_case
         "http://LOCALHOST..:9",
     ],
 )
+@case(_refused_name)
 def test_run_with_a_name_dns_would_resolve_is_refused_in_one_line_before_any_connection(
-    netns_case: Case, url: str
+    case_report: Callable[[], Report], url: str
 ) -> None:
-    argv = [*DVCLOAD, "run", SMOKE, "--target", url, "--duration", "3s", *OUT]
-    spec = {
-        "hosts": HOSTS_FOR_NAMES,
-        "loopback": {"kind": "ok", "port": LOOPBACK_PORT},
-        "steps": [_step(argv, 30)],
-    }
-    report = netns_case(spec, 30)
+    report = case_report()
     step = report["steps"][0]
     problems = _capture_problems(report)
     if step["returncode"] != 2 or step["timed_out"]:
@@ -180,9 +213,7 @@ def test_run_with_a_name_dns_would_resolve_is_refused_in_one_line_before_any_con
     assert not problems, "\n".join([*problems, _hosts_note(report)])
 
 
-def test_locust_with_a_host_name_dns_would_resolve_exits_nonzero_before_any_connection(
-    netns_case: Case,
-) -> None:
+def _locust_name() -> Spec:
     argv = [*LOCUST, "--scenario", SMOKE, "--headless",
             "--host", f"http://localhost.localdomain:{LOOPBACK_PORT}", "-t", "3s"]  # fmt: skip
     spec = {
@@ -190,7 +221,14 @@ def test_locust_with_a_host_name_dns_would_resolve_exits_nonzero_before_any_conn
         "loopback": {"kind": "ok", "port": LOOPBACK_PORT},
         "steps": [_step(argv, 15)],
     }
-    report = netns_case(spec, 15)
+    return spec, 15
+
+
+@case(_locust_name)
+def test_locust_with_a_host_name_dns_would_resolve_exits_nonzero_before_any_connection(
+    case_report: Callable[[], Report],
+) -> None:
+    report = case_report()
     step = report["steps"][0]
     problems = _capture_problems(report)
     if step["timed_out"] or step["returncode"] == 0:
@@ -198,10 +236,7 @@ def test_locust_with_a_host_name_dns_would_resolve_exits_nonzero_before_any_conn
     assert not problems, "\n".join([*problems, _hosts_note(report)])
 
 
-def test_run_with_localhost_in_any_case_is_pinned_to_loopback_without_resolution(
-    netns_case: Case,
-) -> None:
-    """``localhost`` stays accepted, but goes to loopback even if /etc/hosts says not."""
+def _localhost_pinned() -> Spec:
     url = f"http://LocalHost:{LOOPBACK_PORT}"
     argv = [*DVCLOAD, "run", SMOKE, "--target", url, "--duration", "3s", *OUT, "--quiet"]
     spec = {
@@ -209,7 +244,15 @@ def test_run_with_localhost_in_any_case_is_pinned_to_loopback_without_resolution
         "loopback": {"kind": "ok", "port": LOOPBACK_PORT, "ipv6": True},
         "steps": [_step(argv, 30)],
     }
-    report = netns_case(spec, 30)
+    return spec, 30
+
+
+@case(_localhost_pinned)
+def test_run_with_localhost_in_any_case_is_pinned_to_loopback_without_resolution(
+    case_report: Callable[[], Report],
+) -> None:
+    """``localhost`` stays accepted, but goes to loopback even if /etc/hosts says not."""
+    report = case_report()
     step = report["steps"][0]
     problems = _capture_problems(report)
     if step["returncode"] == 2 or step["timed_out"]:
@@ -222,11 +265,7 @@ def test_run_with_localhost_in_any_case_is_pinned_to_loopback_without_resolution
 # -- 2. redirects to an outside host are not followed -----------------------------------
 
 
-@pytest.mark.parametrize("model", ["closed", "open"])
-@pytest.mark.parametrize("status", [302, 307])
-def test_run_against_a_server_redirecting_outside_does_not_follow_and_records_failures(
-    netns_case: Case, status: int, model: str
-) -> None:
+def _redirect_outside(status: int, model: str) -> Spec:
     load = _closed(3) if model == "closed" else OPEN
     scenario = _scenario(f"redirect-{model}", load, rate=50)
     argv = [*DVCLOAD, "run", "@WORK@/scenario.yaml", "--target", "@URL@", "--duration", "3s",
@@ -237,7 +276,16 @@ def test_run_against_a_server_redirecting_outside_does_not_follow_and_records_fa
         "steps": [_step(argv, 30)],
         "needles": [PASSCODE],
     }
-    report = netns_case(spec, 30)
+    return spec, 30
+
+
+@pytest.mark.parametrize("model", ["closed", "open"])
+@pytest.mark.parametrize("status", [302, 307])
+@case(_redirect_outside)
+def test_run_against_a_server_redirecting_outside_does_not_follow_and_records_failures(
+    case_report: Callable[[], Report], status: int, model: str
+) -> None:
+    report = case_report()
     step = report["steps"][0]
     problems = _capture_problems(report)
     if report["capture"]["contains"][PASSCODE]:
@@ -251,10 +299,7 @@ def test_run_against_a_server_redirecting_outside_does_not_follow_and_records_fa
 # -- 3. redirect hops are paced by the ceiling ------------------------------------------
 
 
-@pytest.mark.parametrize("follow", [True, False], ids=["follow_redirects", "default"])
-def test_run_against_a_redirect_loop_stays_under_the_ceiling(
-    netns_case: Case, follow: bool
-) -> None:
+def _redirect_loop(follow: bool) -> Spec:
     extra = "http: {follow_redirects: true}\n" if follow else ""
     scenario = _scenario("redirect-loop", _closed(10), rate=5, extra=extra)
     argv = [*DVCLOAD, "run", "@WORK@/scenario.yaml", "--target", "@URL@", "--duration", "4s",
@@ -264,7 +309,15 @@ def test_run_against_a_redirect_loop_stays_under_the_ceiling(
         "files": {"scenario.yaml": scenario},
         "steps": [_step(argv, 35)],
     }
-    report = netns_case(spec, 35)
+    return spec, 35
+
+
+@pytest.mark.parametrize("follow", [True, False], ids=["follow_redirects", "default"])
+@case(_redirect_loop, alone=True)
+def test_run_against_a_redirect_loop_stays_under_the_ceiling(
+    case_report: Callable[[], Report], follow: bool
+) -> None:
+    report = case_report()
     step = report["steps"][0]
     problems = _capture_problems(report)
     if step["returncode"] == 2 or step["timed_out"]:
@@ -278,17 +331,22 @@ def test_run_against_a_redirect_loop_stays_under_the_ceiling(
 # -- 4. Locust's own command line and web UI --------------------------------------------
 
 
-@pytest.mark.parametrize("via", ["--host", "LOCUST_HOST"])
-def test_locust_with_an_outside_host_exits_nonzero_naming_loopback(
-    netns_case: Case, via: str
-) -> None:
+def _locust_outside(via: str) -> Spec:
     argv = [*LOCUST, "--scenario", SMOKE, "--headless", "-t", "5s"]
     env: dict[str, str] = {}
     if via == "--host":
         argv += ["--host", OUTSIDE_URL]
     else:
         env["LOCUST_HOST"] = OUTSIDE_URL
-    report = netns_case({"steps": [_step(argv, 15, env)]}, 15)
+    return {"steps": [_step(argv, 15, env)]}, 15
+
+
+@pytest.mark.parametrize("via", ["--host", "LOCUST_HOST"])
+@case(_locust_outside)
+def test_locust_with_an_outside_host_exits_nonzero_naming_loopback(
+    case_report: Callable[[], Report], via: str
+) -> None:
+    report = case_report()
     step = report["steps"][0]
     problems = _capture_problems(report)
     if step["timed_out"] or step["returncode"] == 0:
@@ -298,7 +356,7 @@ def test_locust_with_an_outside_host_exits_nonzero_naming_loopback(
     assert not problems, "\n".join(problems)
 
 
-def test_locust_run_time_ends_a_run_whose_scenario_shape_is_longer(netns_case: Case) -> None:
+def _locust_run_time() -> Spec:
     scenario = _scenario("long-shape", _closed(2, think="1s"), target="@URL@", duration="60s")
     argv = [*LOCUST, "--scenario", "@WORK@/scenario.yaml", "--headless", "-t", "3s"]
     spec = {
@@ -306,7 +364,14 @@ def test_locust_run_time_ends_a_run_whose_scenario_shape_is_longer(netns_case: C
         "files": {"scenario.yaml": scenario},
         "steps": [_step(argv, 20)],
     }
-    report = netns_case(spec, 20)
+    return spec, 20
+
+
+@case(_locust_run_time)
+def test_locust_run_time_ends_a_run_whose_scenario_shape_is_longer(
+    case_report: Callable[[], Report],
+) -> None:
+    report = case_report()
     step = report["steps"][0]
     problems = _capture_problems(report)
     if step["timed_out"] or step["elapsed_s"] > 15:
@@ -316,9 +381,7 @@ def test_locust_run_time_ends_a_run_whose_scenario_shape_is_longer(netns_case: C
     assert not problems, "\n".join(problems)
 
 
-def test_locust_web_ui_listens_on_loopback_only_and_swarm_sends_nothing_outside(
-    netns_case: Case,
-) -> None:
+def _web_ui() -> Spec:
     spec = {
         "flow": "web_ui",
         "argv": [*LOCUST, "--scenario", SMOKE],
@@ -326,7 +389,14 @@ def test_locust_web_ui_listens_on_loopback_only_and_swarm_sends_nothing_outside(
         "swarm_form": {"user_count": "5", "spawn_rate": "5", "host": OUTSIDE_URL},
         "watch_s": 5,
     }
-    report = netns_case(spec, 60)
+    return spec, 60
+
+
+@case(_web_ui)
+def test_locust_web_ui_listens_on_loopback_only_and_swarm_sends_nothing_outside(
+    case_report: Callable[[], Report],
+) -> None:
+    report = case_report()
     assert report["loopback_answered"], _describe(report["locust"])
     problems = _capture_problems(report)
     if report["outside_refused"] is not True:
@@ -338,7 +408,7 @@ def test_locust_web_ui_listens_on_loopback_only_and_swarm_sends_nothing_outside(
 # -- 5. a worker loads whatever host its master sends -----------------------------------
 
 
-def test_worker_told_an_outside_host_by_its_master_refuses_it(netns_case: Case) -> None:
+def _evil_master() -> Spec:
     worker_argv = [*DVCLOAD, "worker", SMOKE, "--partition", "0/1", "--target", "@URL@",
                    "--master-host", "127.0.0.1", "--master-port", "@MASTER_PORT@"]  # fmt: skip
     spec = {
@@ -351,7 +421,14 @@ def test_worker_told_an_outside_host_by_its_master_refuses_it(netns_case: Case) 
         "worker_timeout_s": 15,
         "worker_argv": worker_argv,
     }
-    report = netns_case(spec, 60)
+    return spec, 60
+
+
+@case(_evil_master)
+def test_worker_told_an_outside_host_by_its_master_refuses_it(
+    case_report: Callable[[], Report],
+) -> None:
+    report = case_report()
     said = report["master_said"]
     assert said and said["workers"] == 1, (
         f"the worker never connected to the master ({said}): {_describe(report['worker'])}"
@@ -368,8 +445,7 @@ def test_worker_told_an_outside_host_by_its_master_refuses_it(netns_case: Case) 
 # -- 6. several processes share one ceiling ---------------------------------------------
 
 
-@pytest.mark.parametrize("tool", ["locust", "dvcload"])
-def test_processes_3_share_the_ceiling_of_the_scenario(netns_case: Case, tool: str) -> None:
+def _processes_3(tool: str) -> Spec:
     scenario = _scenario(
         "shared-ceiling", _closed(30), rate=10, target="@URL@", duration="5s", population=300
     )
@@ -384,7 +460,15 @@ def test_processes_3_share_the_ceiling_of_the_scenario(netns_case: Case, tool: s
         "files": {"scenario.yaml": scenario},
         "steps": [_step(argv, 40)],
     }
-    report = netns_case(spec, 60)
+    return spec, 60
+
+
+@pytest.mark.parametrize("tool", ["locust", "dvcload"])
+@case(_processes_3, alone=True)
+def test_processes_3_share_the_ceiling_of_the_scenario(
+    case_report: Callable[[], Report], tool: str
+) -> None:
+    report = case_report()
     step = report["steps"][0]
     times = report["server"]["times"]
     problems = _capture_problems(report)
@@ -394,10 +478,7 @@ def test_processes_3_share_the_ceiling_of_the_scenario(netns_case: Case, tool: s
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("tool", ["locust", "dvcload"])
-def test_a_master_and_two_separate_workers_share_the_ceiling(netns_case: Case, tool: str) -> None:
-    """Workers started on their own: Locust's ``--worker`` does not know how many share
-    the run and asks its master; ``dvcload worker --partition K/2`` knows."""
+def _master_and_workers(tool: str) -> Spec:
     scenario = _scenario(
         "shared-ceiling", _closed(20), rate=10, target="@URL@", duration="5s", population=300
     )
@@ -443,7 +524,17 @@ def test_a_master_and_two_separate_workers_share_the_ceiling(netns_case: Case, t
         "background": [_step(argv, 40) for argv in workers],
         "steps": [_step(master, 45)],
     }
-    report = netns_case(spec, 70)
+    return spec, 70
+
+
+@pytest.mark.parametrize("tool", ["locust", "dvcload"])
+@case(_master_and_workers, alone=True)
+def test_a_master_and_two_separate_workers_share_the_ceiling(
+    case_report: Callable[[], Report], tool: str
+) -> None:
+    """Workers started on their own: Locust's ``--worker`` does not know how many share
+    the run and asks its master; ``dvcload worker --partition K/2`` knows."""
+    report = case_report()
     times = report["server"]["times"]
     problems = _capture_problems(report)
     if len(times) < 20:
