@@ -201,3 +201,18 @@ def test_citizen_fields_are_the_population_exports_columns() -> None:
     from loadgen.citizen import Citizen
 
     assert tuple(f.name for f in fields(Citizen)) == CITIZEN_FIELDS
+
+
+def test_the_readme_example_is_a_valid_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from dvcschema.scenario import scenario_from_data
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Your own portal's journeys", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("DVCLOAD_PASSCODE", "123456")
+    text = "name: readme\nduration: 5s\nload: {users: 2}\n" + example
+    scenario = scenario_from_data(parse_yaml(text, "README.md"), source="README.md")
+    assert scenario.traffic is not None and scenario.traffic.names == ("filing", "status")
+    assert "GET /api/v1/ho-so/[code]" in scenario.traffic.request_names()
