@@ -26,6 +26,7 @@ def _workload(recorder: LatencyRecorder) -> Any:
         recorder=recorder,
         ledger=SimpleNamespace(dossiers={}, payments={}),
         behaviour_counters=dict,
+        endpoint_tags=dict,
     )
 
 
