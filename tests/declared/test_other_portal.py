@@ -94,48 +94,72 @@ class Outcome:
     stderr: str
 
 
-@pytest.fixture
-def run_other(tmp_path: Path) -> Iterator[Any]:
-    started: list[subprocess.Popen[str]] = []
+class OtherRun:
+    """One ``dvcload run`` against its own ``other_portal.py``, started in the background."""
 
-    def run(load: str, *extra: str, duration: str = "6s") -> Outcome:
-        log, store = tmp_path / "server.jsonl", tmp_path / "store.json"
-        server = subprocess.Popen(
-            [sys.executable, str(HERE / "other_portal.py"), "--log", str(log),
-             "--store", str(store)],
+    def __init__(self, folder: Path, load: str, extra: tuple[str, ...], duration: str) -> None:
+        folder.mkdir(parents=True)
+        self.log, self.store = folder / "server.jsonl", folder / "store.json"
+        self.server = subprocess.Popen(
+            [sys.executable, str(HERE / "other_portal.py"), "--log", str(self.log),
+             "--store", str(self.store)],
             stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
         )  # fmt: skip
-        started.append(server)
-        assert server.stdout is not None
-        port = int(server.stdout.readline())
+        assert self.server.stdout is not None
+        port = int(self.server.stdout.readline())
+        scenario = folder / "other.yaml"
         target = f"http://127.0.0.1:{port}"
-        scenario = tmp_path / "other.yaml"
         scenario.write_text(SCENARIO.format(target=target, duration=duration, load=load))
         env = {"DVCLOAD_PASSCODE": "654321", "PATH": "/usr/bin:/bin"}
-        proc = subprocess.run(
-            [sys.executable, "-m", "dvcload", "run", str(scenario), "--out", str(tmp_path / "out"),
+        self.run = subprocess.Popen(
+            [sys.executable, "-m", "dvcload", "run", str(scenario), "--out", str(folder / "out"),
              "--quiet", *extra],
-            capture_output=True, text=True, timeout=180, env=env, stdin=subprocess.DEVNULL,
-            check=False,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            stdin=subprocess.DEVNULL,
         )  # fmt: skip
-        server.terminate()
-        server.wait(timeout=20)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        folder = Path(proc.stdout.strip().splitlines()[-1])
+
+    def outcome(self) -> Outcome:
+        stdout, stderr = self.run.communicate(timeout=180)
+        self.server.terminate()
+        self.server.wait(timeout=20)
+        assert self.run.returncode == 0, stderr[-3000:]
+        folder = Path(stdout.strip().splitlines()[-1])
         return Outcome(
             folder,
             json.loads((folder / "summary.json").read_text()),
-            [json.loads(line) for line in log.read_text().splitlines()],
-            json.loads(store.read_text()),
-            proc.stdout,
-            proc.stderr,
+            [json.loads(line) for line in self.log.read_text().splitlines()],
+            json.loads(self.store.read_text()),
+            stdout,
+            stderr,
         )
 
-    yield run
-    for server in started:
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=10)
+    def stop(self) -> None:
+        for process in (self.run, self.server):
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+
+
+RUNS = {  # name: (load, extra arguments, duration)
+    "closed": (CLOSED, (), "6s"),
+    "open": (OPEN, (), "6s"),
+    "processes": (CLOSED, ("--processes", "2"), "8s"),
+}
+
+
+@pytest.fixture(scope="module")
+def other_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, OtherRun]]:
+    """The three runs at once, each against its own server (they are light: 4 users or
+    6 sessions/s, a few percent of a core each)."""
+    root = tmp_path_factory.mktemp("other")
+    runs: dict[str, OtherRun] = {}
+    try:
+        for name, (load, extra, duration) in RUNS.items():
+            runs[name] = OtherRun(root / name, load, extra, duration)
+        yield runs
+    finally:
+        for run in runs.values():
+            run.stop()
 
 
 def _check_against_the_server(run: Outcome, in_flight: int) -> None:
@@ -168,22 +192,22 @@ def _check_against_the_server(run: Outcome, in_flight: int) -> None:
     assert summary["tags"]["write"] == ["POST /api/v1/ho-so"]
 
 
-def test_closed_model_against_another_api(run_other: Any) -> None:
-    run = run_other(CLOSED)
+def test_closed_model_against_another_api(other_runs: dict[str, OtherRun]) -> None:
+    run = other_runs["closed"].outcome()
     _check_against_the_server(run, in_flight=4)
     logins = [r for r in run.log if r["route"] == "/api/v1/auth/token"]
     assert len(logins) == 4  # one session per user
     assert "654321" not in (run.folder / "manifest.json").read_text()  # secrets stay out
 
 
-def test_open_model_against_another_api(run_other: Any) -> None:
-    run = run_other(OPEN)
+def test_open_model_against_another_api(other_runs: dict[str, OtherRun]) -> None:
+    run = other_runs["open"].outcome()
     _check_against_the_server(run, in_flight=0)  # sessions in flight finish
     started = run.summary["arrivals"]["started"]
     logins = [r for r in run.log if r["route"] == "/api/v1/auth/token"]
     assert started == len(logins) >= 20  # one login per session
 
 
-def test_two_processes_against_another_api(run_other: Any) -> None:
-    run = run_other(CLOSED, "--processes", "2", duration="8s")
+def test_two_processes_against_another_api(other_runs: dict[str, OtherRun]) -> None:
+    run = other_runs["processes"].outcome()
     _check_against_the_server(run, in_flight=4)
