@@ -194,7 +194,7 @@ def run_load(
         ended_at = time.time()
         runner.quit()  # a master waits for the workers' final reports
         workload.recorder.roll_interval()
-        gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.1)  # let the CSV writer write the final rows
+        _await_next_csv_rows(csv_writer)
         gevent.killall(greenlets, block=True, timeout=5)
         csv_writer.close_files()
     _write_locust_report(env, results_dir)
@@ -282,6 +282,19 @@ def run_worker(
         runner.register_message(START_MESSAGE, on_start)
     gc.freeze()
     runner.greenlet.join()
+
+
+def _await_next_csv_rows(csv_writer: StatsCSVFileWriter) -> None:
+    """Let Locust's CSV writer write its rows once more, now that the load has stopped.
+
+    It writes every ``CSV_STATS_INTERVAL_SEC`` (1 s), appending to the history file each
+    time; waiting for that file to grow ends as soon as it has, 0.5 s on average instead
+    of a fixed 1.1 s at the end of every run."""
+    history = csv_writer.stats_history_csv_filehandle
+    written = history.tell()
+    deadline = time.monotonic() + CSV_STATS_INTERVAL_SEC + 0.5
+    while history.tell() == written and time.monotonic() < deadline:
+        gevent.sleep(0.02)
 
 
 def arrival_summary(
