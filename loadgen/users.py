@@ -186,6 +186,7 @@ class SessionUser(_Citizens):
         if ticket is None:
             raise StopUser
         began = time.time()
+        self.client.cookiejar.clear()  # a new citizen: no cookie of the last session's
         ok = self.open_session(visit) and self.run_journey(visit)
         ended = time.time()
         self._workload().recorder.record_session(

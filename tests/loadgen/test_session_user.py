@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from http.cookiejar import Cookie, CookieJar
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,6 +13,11 @@ from locust.exception import StopUser
 from loadgen import users
 from loadgen.arrivals import Ticket
 from loadgen.users import SessionUser
+
+
+def _cookie(name: str, value: str) -> Cookie:
+    return Cookie(0, name, value, None, False, "127.0.0.1", False, False, "/", False,
+                  False, None, False, None, None, {})  # fmt: skip
 
 
 def _fake_user(ticket: Ticket | None) -> tuple[Any, list[dict[str, Any]]]:
@@ -28,6 +34,7 @@ def _fake_user(ticket: Ticket | None) -> tuple[Any, list[dict[str, Any]]]:
         new_visit=lambda: "visit",
         open_session=lambda visit: users.login(visit),  # noqa: PLW0108 - read when called
         run_journey=lambda visit: visit == "visit",
+        client=SimpleNamespace(cookiejar=CookieJar()),
     )
     return user, sessions
 
@@ -38,7 +45,9 @@ def test_a_ticket_handed_over_before_the_stop_runs_even_when_the_stop_came_first
     """The dispatcher counted it as started; dropping it would lose a session in the count."""
     monkeypatch.setattr(users, "login", lambda visit: True)
     user, sessions = _fake_user(Ticket(1, time.time() - 0.01))
+    user.client.cookiejar.set_cookie(_cookie("csrftoken", "of-the-last-citizen"))
     SessionUser.session(user)
+    assert list(user.client.cookiejar) == []  # each session starts with no cookie
     assert len(sessions) == 1
     assert sessions[0]["ok"] is True
     assert sessions[0]["corrected_ms"] >= sessions[0]["raw_ms"]
