@@ -15,7 +15,10 @@ before gevent patches the process.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
+import ssl
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -23,6 +26,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from dvcschema import results
 from dvcschema.errors import ScenarioError, TargetError
@@ -102,11 +106,56 @@ def prepare_run(
     from loadgen.workload import build_workload
 
     policy = announced_policy(scenario, say) if policy is None else policy
+    check_certificate(scenario, policy)
     population = generate_population(
         scenario.population.size, seed=scenario.seed, partition=partition
     )
     workload = build_workload(scenario, population, partition, policy=policy)
     return RunSetup(scenario, policy, population, workload)
+
+
+def check_certificate(scenario: Scenario, policy: TargetPolicy, timeout_s: float = 10.0) -> None:
+    """Before any load, an https target's certificate is checked as the load will check
+    it (``http.tls``); a certificate problem is one :class:`TargetError` naming it.
+
+    Only a TLS handshake is made (no request), to the address the policy pinned for
+    the host; a target that does not answer is left for the run to report."""
+    url = scenario.target.url
+    tls = scenario.http.tls
+    if url is None or not url.lower().startswith("https://") or not tls.verify:
+        return
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 443
+    address = host if _is_ip(host) else (policy.pins.get(host.lower()) or (host,))[0]
+    context = ssl.create_default_context(cafile=tls.ca_file)
+    try:
+        with (
+            socket.create_connection((address, port), timeout=timeout_s) as raw,
+            context.wrap_socket(raw, server_hostname=host),
+        ):
+            return
+    except ssl.SSLCertVerificationError as exc:
+        hint = (
+            "give http.tls.ca_file, the authority that signed it"
+            if tls.ca_file is None
+            else f"{tls.ca_file} did not sign it"
+        )
+        raise TargetError(
+            f"{url}: certificate not trusted: {exc.verify_message}; {hint} "
+            "(or http.tls.verify: false)",
+            source=scenario.source,
+            field="target",
+        ) from None
+    except (OSError, ssl.SSLError):
+        return  # not answering, or not TLS: the run reports it, request by request
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def start_embedded_portal(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dvcschema import files
 from dvcschema.budgets import BudgetSet, parse_budgets
 from dvcschema.capacity import CapacitySpec, parse_capacity
 from dvcschema.errors import ScenarioError, TargetError, shown
@@ -32,7 +33,7 @@ from dvcschema.load import (
     int_parser,
     parse_load,
 )
-from dvcschema.target import Target, TargetPolicy, parse_host, parse_target, pin_hosts
+from dvcschema.target import Target, TargetPolicy, TlsOptions, parse_host, parse_target, pin_hosts
 from dvcschema.units import format_duration_s, parse_number
 from dvcschema.yamlio import read_yaml_file
 
@@ -65,9 +66,12 @@ class HttpOptions:
 
     ``follow_redirects``: follow 3xx responses, only to allowed hosts, each hop a
     wire request paced by the ceiling (default: a 3xx is recorded as what it is).
+    ``tls``: https certificates are verified (``verify``, the default) against the
+    system's authorities or ``ca_file``'s; ``verify: false`` turns it off.
     """
 
     follow_redirects: bool = False
+    tls: TlsOptions = field(default_factory=TlsOptions)
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ class Scenario:
             "seed": self.seed,
             "target": self.target.describe(),
             "allow_targets": sorted(self.allow_targets),
-            "http": {k: v for k, v in dataclasses.asdict(self.http).items() if v},
+            "http": _http_dict(self.http),
             "duration": format_duration_s(self.duration_s) if self.duration_s else "",
             "population": {"size": self.population.size},
             "portal": {k: v for k, v in dataclasses.asdict(self.portal).items() if v is not None},
@@ -119,6 +123,12 @@ class Scenario:
         if not self.mix.services:
             data["mix"].pop("services")
         return {**data, "source": self.source}
+
+
+def _http_dict(http: HttpOptions) -> dict[str, Any]:
+    out: dict[str, Any] = {"follow_redirects": True} if http.follow_redirects else {}
+    tls = http.tls.as_dict()
+    return out | ({"tls": tls} if tls else {})
 
 
 def target_policy(scenario: Scenario) -> TargetPolicy:
@@ -147,7 +157,7 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     target = top.take("target", parse_target, Target(url=None))
     no_hosts: list[str] = []
     allow_targets = frozenset(top.take("allow_targets", _host_list, no_hosts))
-    http = _http(top.section("http"))
+    http = _http(top.section("http"), source)
     population = _population(top.section("population"))
     declared = {k: data[k] for k in ("session", "journeys") if k in data}
     traffic = _traffic(top)
@@ -263,12 +273,37 @@ def _portal(section: Fields | None, source: str) -> PortalOptions:
     return PortalOptions(config=config, servers=servers, service_time_ms=service_time_ms)
 
 
-def _http(section: Fields | None) -> HttpOptions:
+def _http(section: Fields | None, source: str) -> HttpOptions:
     if section is None:
         return HttpOptions()
     follow = section.take("follow_redirects", _boolean, False)
+    tls_section = section.section("tls")
     section.close()
-    return HttpOptions(follow_redirects=follow)
+    tls = TlsOptions()
+    if tls_section is not None:
+        verify = tls_section.take("verify", _boolean, True)
+        ca_file = tls_section.take("ca_file", _ca_file(source), None)
+        tls_section.close()
+        if ca_file is not None and not verify:
+            raise tls_section.error_at("ca_file", "ca_file needs verify: true (the default)")
+        tls = TlsOptions(verify=verify, ca_file=ca_file)
+    return HttpOptions(follow_redirects=follow, tls=tls)
+
+
+def _ca_file(source: str) -> Any:
+    """A PEM file of certificate authorities, relative to the scenario's folder."""
+
+    def parse(value: Any) -> str:
+        name = text(max_length=1000)(value)
+        path = (Path(source).parent / name).resolve()
+        if not files.exists(path):
+            raise ValueError(f"{shown(name)}: no such file")
+        head = files.read_text(path, limit=16 * 1024 * 1024)
+        if "-----BEGIN CERTIFICATE-----" not in head:
+            raise ValueError(f"{shown(name)} holds no PEM certificate")
+        return str(path)
+
+    return parse
 
 
 def _population(section: Fields | None) -> PopulationSpec:

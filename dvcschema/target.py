@@ -25,6 +25,7 @@ import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import urlsplit
 
 from dvcschema.errors import MAX_SHOWN_CHARS, shown
@@ -35,6 +36,18 @@ LOCALHOST_PINS = ("127.0.0.1", "::1")  # localhost, never resolved: IPv4 first
 MAX_REDIRECTS = 10  # hops followed when a scenario opts in (http.follow_redirects)
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.ASCII)
 _SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    """``http.tls``: ``verify`` certificates (default), against ``ca_file`` if given."""
+
+    verify: bool = True
+    ca_file: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {} if self.verify else {"verify": False}
+        return out | ({"ca_file": self.ca_file} if self.ca_file else {})
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from locust.exception import StopUser
 from loadgen.arrivals import Ticket
 from loadgen.declared import pick_journey
 from loadgen.journeys import JOURNEYS, Abandoned, Conduct, Visit, login
-from loadgen.wire import GuardedHttpUser
+from loadgen.wire import GuardedHttpUser, tls_settings
 from loadgen.workload import Workload
 
 
@@ -44,6 +44,9 @@ class _Citizens(GuardedHttpUser):
     def attach(cls, workload: Workload) -> None:
         """Bind this class to ``workload``: its citizens, policy and ceiling."""
         cls.workload, cls.policy, cls.ceiling = workload, workload.policy, workload.ceiling
+        insecure, context = tls_settings(workload.tls)
+        cls.insecure = insecure
+        cls.ssl_context_factory = None if context is None else staticmethod(context)
 
     def _workload(self) -> Workload:
         if self.workload is None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from gevent.resolver.blocking import Resolver
@@ -33,7 +33,7 @@ from locust import FastHttpUser, User
 from locust.contrib.fasthttp import FastHttpSession, LocustUserAgent
 from locust.exception import StopUser
 
-from dvcschema.target import TargetPolicy
+from dvcschema.target import TargetPolicy, TlsOptions
 from loadgen.pacing import RateCeiling
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,25 @@ class GuardedSession(FastHttpSession):
         )  # fmt: skip
         if self.policy.note_refusal(reason):
             log.error("dvcload: refused to send to %s: %s", url[:120], reason)
+
+
+def tls_settings(tls: TlsOptions) -> tuple[bool, Callable[[], Any] | None]:
+    """``(insecure, ssl_context_factory)`` for Locust's client from ``http.tls``.
+
+    Locust's ``FastHttpUser`` does not verify certificates unless told; dvcload does,
+    against the system's authorities, or ``ca_file``'s when given."""
+    if not tls.verify:
+        return True, None
+    if tls.ca_file is None:
+        return False, None  # Locust's default context: verified, system authorities
+    ca_file = tls.ca_file
+
+    def context() -> Any:
+        import gevent.ssl
+
+        return gevent.ssl.create_default_context(cafile=ca_file)
+
+    return False, context
 
 
 class GuardedHttpUser(FastHttpUser):

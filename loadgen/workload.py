@@ -18,7 +18,7 @@ from typing import Any
 
 from dvcschema.load import Behaviour
 from dvcschema.scenario import Scenario, target_policy
-from dvcschema.target import TargetPolicy
+from dvcschema.target import TargetPolicy, TlsOptions
 from loadgen.attachments import AttachmentFactory
 from loadgen.declared import DeclaredJourneys
 from loadgen.histograms import LatencyRecorder
@@ -47,6 +47,7 @@ class Workload:
     passcode: str = field(default=DEFAULT_PASSCODE, repr=False)
     counters: dict[str, int] = field(default_factory=dict)
     declared: DeclaredJourneys | None = None  # the scenario's journeys; None: built-in
+    tls: TlsOptions = field(default_factory=TlsOptions)  # how https is verified
     draining: bool = False  # the run is ending: in-flight journeys finish, none start
     _next_citizen: itertools.count[int] = field(default_factory=itertools.count)
     _next_user: itertools.count[int] = field(default_factory=itertools.count)
@@ -115,6 +116,7 @@ def build_workload(
         declared=(
             None if scenario.traffic is None else DeclaredJourneys(scenario.traffic, os.environ)
         ),
+        tls=scenario.http.tls,
     )
 
 

@@ -12,8 +12,9 @@ It keeps its own request log (one JSON line per request: ``method``, ``route``,
 ``path``, ``status``, ``user``) and, at exit, its store (``{code: cccd}``), so that a
 test can hold dvcload's figures against the server's.
 
-Run: ``python other_portal.py --log LOG --store STORE`` prints ``PORT`` when listening
-on 127.0.0.1 (an ephemeral port).
+Run: ``python other_portal.py --log LOG --store STORE [--certfile PEM --keyfile PEM]``
+prints ``PORT`` when listening on 127.0.0.1 (an ephemeral port), with https when given
+a certificate.
 """
 
 from __future__ import annotations
@@ -134,12 +135,18 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--log", type=Path, required=True)
     parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--certfile", help="serve https with this certificate chain (PEM)")
+    parser.add_argument("--keyfile", help="and this private key (PEM)")
     args = parser.parse_args()
     state = State(args.log, args.store)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
-    server = uvicorn.Server(uvicorn.Config(app(state), log_level="warning", lifespan="off"))
+    config = uvicorn.Config(
+        app(state), log_level="warning", lifespan="off",
+        ssl_certfile=args.certfile, ssl_keyfile=args.keyfile,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
 
     def stop(*_: Any) -> None:
         server.should_exit = True

@@ -216,3 +216,29 @@ def test_the_readme_example_is_a_valid_scenario(monkeypatch: pytest.MonkeyPatch)
     scenario = scenario_from_data(parse_yaml(text, "README.md"), source="README.md")
     assert scenario.traffic is not None and scenario.traffic.names == ("filing", "status")
     assert "GET /api/v1/ho-so/[code]" in scenario.traffic.request_names()
+
+
+def test_http_tls_is_verified_by_default_and_its_ca_file_checked(tmp_path: Any) -> None:
+    from dvcschema.scenario import scenario_from_data
+    from dvcschema.target import TlsOptions
+
+    base = "name: s\ntarget: https://127.0.0.1:9\nduration: 5s\nload: {users: 1}\n"
+    source = str(tmp_path / "s.yaml")
+
+    def parse(extra: str) -> Any:
+        return scenario_from_data(parse_yaml(base + extra, source), source=source)
+
+    assert parse("").http.tls == TlsOptions(verify=True, ca_file=None)
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nMII...\n")
+    tls = parse("http: {tls: {ca_file: ca.pem}}").http.tls  # relative to the scenario
+    assert tls.verify and tls.ca_file == str(tmp_path / "ca.pem")
+    assert not parse("http: {tls: {verify: false}}").http.tls.verify
+    for extra, message in [
+        ("http: {tls: {ca_file: nowhere.pem}}", "no such file"),
+        ("http: {tls: {ca_file: s.yaml}}", "no PEM certificate"),
+        ("http: {tls: {verify: false, ca_file: ca.pem}}", "needs verify: true"),
+        ("http: {tls: {verify: 'no'}}", "true or false"),
+    ]:
+        (tmp_path / "s.yaml").write_text(base)
+        with pytest.raises(ConfigError, match=message):
+            parse(extra)
