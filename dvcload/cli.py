@@ -61,7 +61,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 # Commands that run Locust: gevent must monkey-patch the process before anything else
 # imports ssl, threading or subprocess (Locust itself does this at import).
-GEVENT_COMMANDS = frozenset({"run", "worker"})
+GEVENT_COMMANDS = frozenset({"run", "worker", "check"})
 
 
 def _command_name(argv: Sequence[str]) -> str | None:

@@ -196,6 +196,7 @@ TYPES: dict[str, Callable[[str], Any]] = {
     "samples": whole_number(1, 20_000),
     "arrival_rate": number(0.0, 100_000.0, above_minimum=True),
     "service_time_ms": number(0.0, 600_000.0),
+    "pause_s": number(0.0, 60.0),
     "text": text(),
     "short_text": text(64),
     "url": text(MAX_URL_CHARS),

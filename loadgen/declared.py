@@ -15,7 +15,7 @@ the session; a journey's own captures last for that journey.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ class DeclaredJourneys:
 
     traffic: DeclaredTraffic
     env: Mapping[str, str]
+    trace: Callable[[Request, dict[str, Any]], None] | None = None  # after each step
 
     def start(self, visit: Visit, citizen: Mapping[str, Any]) -> SessionState | None:
         """Run the session's steps (the login); the state, or ``None`` when one failed."""
@@ -74,6 +75,8 @@ class DeclaredJourneys:
                 return False
             captured.update(result)
             self._record(visit, state, step, result)
+            if self.trace is not None:
+                self.trace(step, result)
         return True
 
     def _request(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 COMMAND_MODULES = (
     "run",
+    "check",
     "worker",
     "portal",
     "population",
