@@ -296,6 +296,18 @@ def _unknown_field(name: str, context: Context) -> str:
     )
 
 
+def session_headers(context: Context) -> Any:
+    """A parser of ``http.headers``: header names to template texts, checked (no
+    captured values: they are sent from the session's first request)."""
+    parse = _headers_of(context, set())
+
+    def texts(value: Any) -> dict[str, str]:
+        parse(value)
+        return {str(k): str(v) for k, v in value.items()}
+
+    return texts
+
+
 def _headers_of(context: Context, known: set[str]) -> Any:
     def parse(value: Any) -> dict[str, Template]:
         if not isinstance(value, dict):

@@ -25,7 +25,13 @@ from dvcschema.budgets import BudgetSet, parse_budgets
 from dvcschema.capacity import CapacitySpec, parse_capacity
 from dvcschema.errors import ScenarioError, TargetError, shown
 from dvcschema.fields import Fields, text
-from dvcschema.journeys import CITIZEN_FIELDS, Context, DeclaredTraffic, parse_traffic
+from dvcschema.journeys import (
+    CITIZEN_FIELDS,
+    Context,
+    DeclaredTraffic,
+    parse_traffic,
+    session_headers,
+)
 from dvcschema.load import (
     MAX_DURATION_S,
     Load,
@@ -68,10 +74,13 @@ class HttpOptions:
     wire request paced by the ceiling (default: a 3xx is recorded as what it is).
     ``tls``: https certificates are verified (``verify``, the default) against the
     system's authorities or ``ca_file``'s; ``verify: false`` turns it off.
+    ``headers``: sent with every request (templates of ``{env.NAME}`` and
+    ``{citizen.FIELD}``, rendered once per session; a step's own headers win).
     """
 
     follow_redirects: bool = False
     tls: TlsOptions = field(default_factory=TlsOptions)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,7 +137,8 @@ class Scenario:
 def _http_dict(http: HttpOptions) -> dict[str, Any]:
     out: dict[str, Any] = {"follow_redirects": True} if http.follow_redirects else {}
     tls = http.tls.as_dict()
-    return out | ({"tls": tls} if tls else {})
+    out |= {"tls": tls} if tls else {}
+    return out | ({"headers": dict(http.headers)} if http.headers else {})
 
 
 def target_policy(scenario: Scenario) -> TargetPolicy:
@@ -277,6 +287,8 @@ def _http(section: Fields | None, source: str) -> HttpOptions:
     if section is None:
         return HttpOptions()
     follow = section.take("follow_redirects", _boolean, False)
+    context = Context(citizen_fields=frozenset(CITIZEN_FIELDS), env=dict(os.environ))
+    headers: dict[str, str] = section.take("headers", session_headers(context), {})
     tls_section = section.section("tls")
     section.close()
     tls = TlsOptions()
@@ -287,7 +299,7 @@ def _http(section: Fields | None, source: str) -> HttpOptions:
         if ca_file is not None and not verify:
             raise tls_section.error_at("ca_file", "ca_file needs verify: true (the default)")
         tls = TlsOptions(verify=verify, ca_file=ca_file)
-    return HttpOptions(follow_redirects=follow, tls=tls)
+    return HttpOptions(follow_redirects=follow, tls=tls, headers=headers)
 
 
 def _ca_file(source: str) -> Any:

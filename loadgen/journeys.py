@@ -110,6 +110,7 @@ class Visit:
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
     dossiers: list[Dossier] = field(default_factory=list)
     session: Any = None  # a declared session's state (loadgen.declared.SessionState)
+    headers: dict[str, str] = field(default_factory=dict)  # http.headers, this citizen's
 
     @property
     def auth(self) -> dict[str, str]:
@@ -156,6 +157,8 @@ def send(
     A response that never came (timeout, connection error) is a failure of its own
     kind before ``inspect`` sees it. 503 and 429 are retried, never sooner than their
     ``Retry-After``, with full-jitter backoff."""
+    if visit.headers:  # the scenario's http.headers; a request's own win
+        kwargs["headers"] = {**visit.headers, **(kwargs.get("headers") or {})}
     request = _Request(method, path, name, inspect, kwargs)
     policy = visit.conduct.retries
     for attempt in range(policy.max_retries + 1):

@@ -78,10 +78,14 @@ class _Citizens(GuardedHttpUser):
 
     def open_session(self, visit: Visit) -> bool:
         """The session's start: the declared session's steps, or the built-in login."""
-        declared = self._workload().declared
+        workload = self._workload()
+        declared = workload.declared
+        fields = visit.citizen.as_dict() if declared is not None or workload.headers else {}
+        if workload.headers:
+            visit.headers = workload.headers_for(fields)
         if declared is None:
             return login(visit)
-        visit.session = declared.start(visit, visit.citizen.as_dict())
+        visit.session = declared.start(visit, fields)
         return visit.session is not None
 
     def session_open(self, visit: Visit) -> bool:

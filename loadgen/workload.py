@@ -19,6 +19,7 @@ from typing import Any
 from dvcschema.load import Behaviour
 from dvcschema.scenario import Scenario, target_policy
 from dvcschema.target import TargetPolicy, TlsOptions
+from dvcschema.templates import Template
 from loadgen.attachments import AttachmentFactory
 from loadgen.declared import DeclaredJourneys
 from loadgen.histograms import LatencyRecorder
@@ -48,6 +49,7 @@ class Workload:
     counters: dict[str, int] = field(default_factory=dict)
     declared: DeclaredJourneys | None = None  # the scenario's journeys; None: built-in
     tls: TlsOptions = field(default_factory=TlsOptions)  # how https is verified
+    headers: Mapping[str, Template] = field(default_factory=dict)  # http.headers
     draining: bool = False  # the run is ending: in-flight journeys finish, none start
     _next_citizen: itertools.count[int] = field(default_factory=itertools.count)
     _next_user: itertools.count[int] = field(default_factory=itertools.count)
@@ -67,6 +69,10 @@ class Workload:
         if identification_level < 2:
             names = [n for n in names if n != "payment"] or ["status"]
         return rng.choices(names, weights=[self.journeys.get(n, 1.0) for n in names])[0]
+
+    def headers_for(self, citizen: Mapping[str, Any]) -> dict[str, str]:
+        """``http.headers`` rendered for one citizen (once per session)."""
+        return {k: t.render({}, citizen, os.environ) for k, t in self.headers.items()}
 
     def endpoint_tags(self) -> Mapping[str, tuple[str, ...]]:
         """``{request name: tags}`` of the journeys this workload runs."""
@@ -117,6 +123,7 @@ def build_workload(
             None if scenario.traffic is None else DeclaredJourneys(scenario.traffic, os.environ)
         ),
         tls=scenario.http.tls,
+        headers={k: Template.parse(v) for k, v in scenario.http.headers.items()},
     )
 
 

@@ -9,8 +9,9 @@
 - ``GET /bien-nhan/{code}``: an HTML receipt.
 
 It keeps its own request log (one JSON line per request: ``method``, ``route``,
-``path``, ``status``, ``user``) and, at exit, its store (``{code: cccd}``), so that a
-test can hold dvcload's figures against the server's.
+``path``, ``status``, ``user``, and the ``X-Api-Key`` and ``X-Citizen`` headers it got)
+and, at exit, its store (``{code: cccd}``), so that a test can hold dvcload's figures
+against the server's.
 
 Run: ``python other_portal.py --log LOG --store STORE [--certfile PEM --keyfile PEM]``
 prints ``PORT`` when listening on 127.0.0.1 (an ephemeral port), with https when given
@@ -50,7 +51,9 @@ class State:
 
     def write(self, request: Request, route: str, status: int, user: str = "") -> None:
         row = {"method": request.method, "route": route, "path": request.url.path,
-               "query": request.url.query, "status": status, "user": user}  # fmt: skip
+               "query": request.url.query, "status": status, "user": user,
+               "api_key": request.headers.get("x-api-key"),
+               "citizen": request.headers.get("x-citizen")}  # fmt: skip
         self.log.write(json.dumps(row) + "\n")
         self.log.flush()
 

@@ -8,6 +8,8 @@ target: {target}
 duration: {duration}
 population: {{size: 5000}}
 load: {load}
+http:
+  headers: {{X-Api-Key: "{{env.PORTAL_API_KEY}}", X-Citizen: "{{citizen.cccd}}"}}
 session:
   steps:
     - post: /api/v1/auth/token

@@ -39,7 +39,7 @@ def _check(folder: Path, target: str, text: str) -> subprocess.CompletedProcess[
     return subprocess.run(
         [sys.executable, "-m", "dvcload", "check", str(scenario), "--pause", "0"],
         capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
-        env={"DVCLOAD_PASSCODE": "654321", "PATH": "/usr/bin:/bin"},
+        env={"DVCLOAD_PASSCODE": "654321", "PORTAL_API_KEY": "k-42", "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
 
 

@@ -68,7 +68,7 @@ class OtherRun:
         scenario = folder / "other.yaml"
         target = f"http://127.0.0.1:{port}"
         scenario.write_text(SCENARIO.format(target=target, duration=duration, load=load))
-        env = {"DVCLOAD_PASSCODE": "654321", "PATH": "/usr/bin:/bin"}
+        env = {"DVCLOAD_PASSCODE": "654321", "PORTAL_API_KEY": "k-42", "PATH": "/usr/bin:/bin"}
         self.run = subprocess.Popen(
             [sys.executable, "-m", "dvcload", "run", str(scenario), "--out", str(folder / "out"),
              "--quiet", *extra],
@@ -131,6 +131,9 @@ def _check_against_the_server(run: Outcome, in_flight: int) -> None:
     late = {name: served[name] - measured[name] for name in NAMES}
     assert all(n >= 0 for n in late.values()) and sum(late.values()) <= in_flight, late
     assert summary["failures"] == 0 and {r["status"] for r in log} <= {200, 201}
+    # http.headers on every request: the key from the environment, the citizen's number
+    assert {r["api_key"] for r in log} == {"k-42"}
+    assert all(r["citizen"] == r["user"] for r in log if r["user"])
     # only server-issued codes were asked for, by their owners
     asked = [r["path"].rsplit("/", 1)[1] for r in log if r["route"].endswith("{code}")]
     assert asked and set(asked) <= set(run.store)

@@ -211,7 +211,8 @@ def test_the_readme_example_is_a_valid_scenario(monkeypatch: pytest.MonkeyPatch)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Your own portal's journeys", 1)[1]
     example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
-    monkeypatch.setenv("DVCLOAD_PASSCODE", "123456")
+    for name, value in (("DVCLOAD_PASSCODE", "123456"), ("RELEASE", "r1"), ("PORTAL_API_KEY", "k")):
+        monkeypatch.setenv(name, value)
     text = "name: readme\nduration: 5s\nload: {users: 2}\n" + example
     scenario = scenario_from_data(parse_yaml(text, "README.md"), source="README.md")
     assert scenario.traffic is not None and scenario.traffic.names == ("filing", "status")

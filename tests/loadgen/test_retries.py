@@ -106,3 +106,22 @@ def test_client_errors_and_content_failures_are_not_retried() -> None:
     assert call(_visit(client, retries=3, sleeps=[]), GET_X, keys=("a",)) is None
     assert client.sent == 1
     assert client.responses[0].outcome == "failure: content check: body lacks a"
+
+
+def test_the_scenarios_http_headers_go_with_every_request_a_requests_own_win() -> None:
+    sent: list[dict[str, Any]] = []
+
+    class Recording(ScriptedClient):
+        def request(self, method: str, url: str, **kwargs: Any) -> Any:
+            sent.append(kwargs.get("headers") or {})
+            return super().request(method, url, **kwargs)
+
+    client = Recording([ScriptedResponse(200, {"a": 1}), ScriptedResponse(200, {"a": 1})])
+    visit = _visit(client, retries=0, sleeps=[])
+    visit.headers = {"X-Api-Key": "k", "Accept-Language": "vi"}
+    call(visit, GET_X, keys=("a",))
+    call(visit, GET_X, keys=("a",), headers={"Accept-Language": "en"})
+    assert sent == [
+        {"X-Api-Key": "k", "Accept-Language": "vi"},
+        {"X-Api-Key": "k", "Accept-Language": "en"},
+    ]
