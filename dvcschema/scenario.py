@@ -39,6 +39,7 @@ from dvcschema.load import (
     int_parser,
     parse_load,
 )
+from dvcschema.pyjourneys import PythonTraffic, load_journeys
 from dvcschema.target import Target, TargetPolicy, TlsOptions, parse_host, parse_target, pin_hosts
 from dvcschema.units import format_duration_s, parse_number
 from dvcschema.yamlio import read_yaml_file
@@ -104,7 +105,7 @@ class Scenario:
     source: str = "<memory>"
     budgets: BudgetSet = field(default_factory=BudgetSet)
     capacity: CapacitySpec | None = None
-    traffic: DeclaredTraffic | None = None  # declared journeys; None: the built-in ones
+    traffic: DeclaredTraffic | PythonTraffic | None = None  # None: the built-in journeys
     declared: Mapping[str, Any] = field(default_factory=dict)  # their sections, as written
 
     def as_dict(self) -> dict[str, Any]:
@@ -169,8 +170,10 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     allow_targets = frozenset(top.take("allow_targets", _host_list, no_hosts))
     http = _http(top.section("http"), source)
     population = _population(top.section("population"))
+    traffic = _traffic(top, Path(source).parent)
     declared = {k: data[k] for k in ("session", "journeys") if k in data}
-    traffic = _traffic(top)
+    if isinstance(traffic, PythonTraffic):
+        declared = {"journeys": traffic.as_dict()}  # its SHA-256: workers load the same
     mix = _mix(top.section("mix"), JOURNEYS if traffic is None else traffic.names)
     portal = _portal(top.section("portal"), source)
     capacity_section = top.section("capacity")
@@ -207,15 +210,24 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     )
 
 
-def _traffic(top: Fields) -> DeclaredTraffic | None:
+def _traffic(top: Fields, base_dir: Path) -> DeclaredTraffic | PythonTraffic | None:
     """``session:`` and ``journeys:``, checked now (``{env.NAME}`` against this
-    process's environment); ``None`` for the built-in journeys."""
+    process's environment), or a Python module's journeys; ``None`` for the built-in
+    journeys."""
     session = top.section("session")
     journeys = top.section("journeys")
     if journeys is None:
         if session is not None:
             raise top.error_at("session", "a 'session' needs 'journeys' to run after it")
         return None
+    if journeys.has("module"):
+        if session is not None:
+            raise top.error_at("session", "a module's session starts with @session_start")
+        value = {key: journeys.take_raw(key) for key in journeys.remaining()}
+        try:
+            return load_journeys(value, base_dir)
+        except ValueError as exc:
+            raise journeys.error_at("module", str(exc)) from None
     context = Context(citizen_fields=frozenset(CITIZEN_FIELDS), env=dict(os.environ))
     return parse_traffic(session, journeys, context)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dvcschema.journeys import DeclaredTraffic, Journey, Request, Step, Think
+from dvcschema.pyjourneys import PythonTraffic
 from dvcschema.templates import Template, as_text, is_json, parse_json
 from loadgen.journeys import Visit, send
 
@@ -199,7 +200,7 @@ def _set_cookie_headers(resp: Any) -> list[str]:
 
 
 def pick_journey(
-    traffic: DeclaredTraffic,
+    traffic: DeclaredTraffic | PythonTraffic,
     weights: Mapping[str, float],
     citizen: Mapping[str, Any],
     rng: random.Random,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dvcschema.load import Behaviour
+from dvcschema.pyjourneys import PythonTraffic
 from dvcschema.scenario import Scenario, target_policy
 from dvcschema.target import TargetPolicy, TlsOptions
 from dvcschema.templates import Template
@@ -26,6 +27,7 @@ from loadgen.histograms import LatencyRecorder
 from loadgen.journeys import DEFAULT_PASSCODE, ENDPOINT_TAGS
 from loadgen.ledger import AuditLedger
 from loadgen.pacing import RateCeiling
+from loadgen.pyjourneys import PythonJourneys
 
 PASSCODE_ENV = "DVCLOAD_PASSCODE"  # secrets come from the environment only
 
@@ -47,7 +49,7 @@ class Workload:
     policy: TargetPolicy = field(default_factory=TargetPolicy)
     passcode: str = field(default=DEFAULT_PASSCODE, repr=False)
     counters: dict[str, int] = field(default_factory=dict)
-    declared: DeclaredJourneys | None = None  # the scenario's journeys; None: built-in
+    declared: DeclaredJourneys | PythonJourneys | None = None  # None: the built-in journeys
     tls: TlsOptions = field(default_factory=TlsOptions)  # how https is verified
     headers: Mapping[str, Template] = field(default_factory=dict)  # http.headers
     draining: bool = False  # the run is ending: in-flight journeys finish, none start
@@ -119,12 +121,19 @@ def build_workload(
         ceiling=RateCeiling(scenario.load.max_request_rate / partition[1], sleep=_sleep),
         policy=target_policy(scenario) if policy is None else policy,
         passcode=os.environ.get(PASSCODE_ENV, DEFAULT_PASSCODE),
-        declared=(
-            None if scenario.traffic is None else DeclaredJourneys(scenario.traffic, os.environ)
-        ),
+        declared=_engine(scenario),
         tls=scenario.http.tls,
         headers={k: Template.parse(v) for k, v in scenario.http.headers.items()},
     )
+
+
+def _engine(scenario: Scenario) -> DeclaredJourneys | PythonJourneys | None:
+    """What runs the scenario's own journeys (``None``: the built-in ones)."""
+    if scenario.traffic is None:
+        return None
+    if isinstance(scenario.traffic, PythonTraffic):
+        return PythonJourneys(scenario.traffic)
+    return DeclaredJourneys(scenario.traffic, os.environ)
 
 
 def _sleep(seconds: float) -> None:

@@ -46,3 +46,20 @@ budgets:
   "*": ["p99 < 5s"]
   "tag:write": ["error_rate < 1%"]
 """
+
+PY_SCENARIO = """\
+name: other-portal-python
+seed: 5
+target: {target}
+duration: {duration}
+population: {{size: 5000}}
+load: {load}
+http:
+  headers: {{X-Api-Key: "{{env.PORTAL_API_KEY}}", X-Citizen: "{{citizen.cccd}}"}}
+journeys: {{module: {module}}}
+mix:
+  journeys: {{filing: 70, browse: 30}}
+budgets:
+  "*": ["p99 < 5s"]
+  total: ["error_rate < 1%"]
+"""

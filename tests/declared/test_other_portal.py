@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import hashlib
 import json
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from other_scenario import SCENARIO
+from other_scenario import PY_SCENARIO, SCENARIO
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +56,9 @@ class Outcome:
 class OtherRun:
     """One ``dvcload run`` against its own ``other_portal.py``, started in the background."""
 
-    def __init__(self, folder: Path, load: str, extra: tuple[str, ...], duration: str) -> None:
+    def __init__(
+        self, folder: Path, load: str, extra: tuple[str, ...], duration: str, python: bool
+    ) -> None:
         folder.mkdir(parents=True)
         self.log, self.store = folder / "server.jsonl", folder / "store.json"
         self.server = subprocess.Popen(
@@ -67,7 +70,8 @@ class OtherRun:
         port = int(self.server.stdout.readline())
         scenario = folder / "other.yaml"
         target = f"http://127.0.0.1:{port}"
-        scenario.write_text(SCENARIO.format(target=target, duration=duration, load=load))
+        text = SCENARIO if not python else PY_SCENARIO.replace("{module}", str(MODULE))
+        scenario.write_text(text.format(target=target, duration=duration, load=load))
         env = {"DVCLOAD_PASSCODE": "654321", "PORTAL_API_KEY": "k-42", "PATH": "/usr/bin:/bin"}
         self.run = subprocess.Popen(
             [sys.executable, "-m", "dvcload", "run", str(scenario), "--out", str(folder / "out"),
@@ -98,11 +102,14 @@ class OtherRun:
                 process.wait(timeout=10)
 
 
-RUNS = {  # name: (load, extra arguments, duration)
-    "closed": (CLOSED, (), "6s"),
-    "open": (OPEN, (), "6s"),
-    "processes": (CLOSED, ("--processes", "2"), "8s"),
+RUNS = {  # name: (load, extra arguments, duration, journeys in Python)
+    "closed": (CLOSED, (), "6s", False),
+    "open": (OPEN, (), "6s", False),
+    "processes": (CLOSED, ("--processes", "2"), "8s", False),
+    "python": (CLOSED, (), "6s", True),
+    "python-open-processes": (OPEN, ("--processes", "2"), "6s", True),
 }
+MODULE = HERE / "other_journeys.py"
 
 
 @pytest.fixture(scope="module")
@@ -112,17 +119,18 @@ def other_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, O
     root = tmp_path_factory.mktemp("other")
     runs: dict[str, OtherRun] = {}
     try:
-        for name, (load, extra, duration) in RUNS.items():
-            runs[name] = OtherRun(root / name, load, extra, duration)
+        for name, (load, extra, duration, python) in RUNS.items():
+            runs[name] = OtherRun(root / name, load, extra, duration, python)
         yield runs
     finally:
         for run in runs.values():
             run.stop()
 
 
-def _check_against_the_server(run: Outcome, in_flight: int) -> None:
+def _check_against_the_server(run: Outcome, in_flight: int, *, tags: bool = True) -> None:
     """``in_flight``: requests the server may have answered after the load stopped
-    (at most one per user still in a journey when the run ended)."""
+    (at most one per user still in a journey when the run ended); ``tags``: the
+    scenario tagged its requests."""
     summary, log = run.summary, run.log
     assert set(summary["endpoints"]) == NAMES, summary["endpoints"].keys()
     # the server's log and dvcload agree on requests per name, and nothing failed
@@ -150,7 +158,8 @@ def _check_against_the_server(run: Outcome, in_flight: int) -> None:
     assert gate["passed"] is True and summary["gate"]["passed"] is True
     assert (run.folder / "junit.xml").read_text().count("<testcase") == len(gate["budgets"])
     assert "POST /api/v1/ho-so" in (run.folder / "report.html").read_text()
-    assert summary["tags"]["write"] == ["POST /api/v1/ho-so"]
+    if tags:
+        assert summary["tags"]["write"] == ["POST /api/v1/ho-so"]
 
 
 def test_closed_model_against_another_api(other_runs: dict[str, OtherRun]) -> None:
@@ -172,3 +181,19 @@ def test_open_model_against_another_api(other_runs: dict[str, OtherRun]) -> None
 def test_two_processes_against_another_api(other_runs: dict[str, OtherRun]) -> None:
     run = other_runs["processes"].outcome()
     _check_against_the_server(run, in_flight=4)
+
+
+def test_journeys_written_in_python_against_another_api(other_runs: dict[str, OtherRun]) -> None:
+    run = other_runs["python"].outcome()
+    _check_against_the_server(run, in_flight=4, tags=False)
+    manifest = json.loads((run.folder / "manifest.json").read_text())
+    journeys = manifest["scenario"]["journeys"]
+    assert journeys["module"] == str(MODULE)
+    assert journeys["sha256"] == hashlib.sha256(MODULE.read_bytes()).hexdigest()
+
+
+def test_python_journeys_in_the_open_model_with_two_processes(
+    other_runs: dict[str, OtherRun],
+) -> None:
+    run = other_runs["python-open-processes"].outcome()
+    _check_against_the_server(run, in_flight=0, tags=False)

@@ -243,3 +243,41 @@ def test_http_tls_is_verified_by_default_and_its_ca_file_checked(tmp_path: Any) 
         (tmp_path / "s.yaml").write_text(base)
         with pytest.raises(ConfigError, match=message):
             parse(extra)
+
+
+def test_a_python_module_of_journeys_is_found_and_checked(tmp_path: Any) -> None:
+    from dvcschema.scenario import scenario_from_data
+
+    base = "name: s\ntarget: http://127.0.0.1:9\nduration: 5s\nload: {users: 1}\n"
+    source = str(tmp_path / "s.yaml")
+
+    def parse(extra: str) -> Any:
+        return scenario_from_data(parse_yaml(base + extra, source), source=source)
+
+    (tmp_path / "ok.py").write_text(
+        "from dvcload.journeys import journey, session_start\n"
+        "@session_start\ndef login(citizen, http): pass\n"
+        "@journey\ndef filing(citizen, http): pass\n"
+        "@journey(when={'vneid_level': 2})\ndef payment(citizen, http): pass\n"
+        "def helper(): pass\n"
+    )
+    scenario = parse("journeys: {module: ok.py}\nmix: {journeys: {filing: 3, payment: 1}}\n")
+    assert scenario.traffic is not None and scenario.traffic.names == ("filing", "payment")
+    data = scenario.as_dict()
+    assert data["journeys"]["module"] == str(tmp_path / "ok.py")
+    again = scenario_from_data(data, source=data.pop("source"))  # as a worker loads it
+    assert again.traffic is not None and again.traffic.names == scenario.traffic.names
+    (tmp_path / "ok.py").write_text((tmp_path / "ok.py").read_text() + "# edited\n")
+    with pytest.raises(ConfigError, match="changed since the run started"):
+        scenario_from_data(data, source="x")  # a worker, after the file changed
+    (tmp_path / "none.py").write_text("def filing(citizen, http): pass\n")
+    (tmp_path / "broken.py").write_text("import no_such_module_here\n")
+    for extra, message in [
+        ("journeys: {module: missing.py}", "no such file"),
+        ("journeys: {module: none.py}", "marks no journey"),
+        ("journeys: {module: broken.py}", "does not load: ModuleNotFoundError"),
+        ("journeys: {module: ok.py, extra: 1}", "unknown key 'extra'"),
+        ("journeys: {module: ok.py}\nmix: {journeys: {browse: 1}}", "unknown journey 'browse'"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            parse(extra)
