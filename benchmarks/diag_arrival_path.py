@@ -50,7 +50,6 @@ def _instrument(clocks: dict[str, list[float]]) -> None:
 
     import dvcload.run_writer
     import loadgen.arrivals
-    import loadgen.journeys
     import loadgen.users
 
     dispatcher_init = loadgen.arrivals.Dispatcher.__init__
@@ -63,11 +62,11 @@ def _instrument(clocks: dict[str, list[float]]) -> None:
 
         dispatcher_init(self, arrivals, timed_offer, **kwargs)
 
-    login = loadgen.journeys.login
+    open_session = loadgen.users.CitizenUser.open_session
 
-    def timed_login(visit: Any) -> bool:
+    def timed_login(user: Any, visit: Any) -> bool:
         clocks["send"].append(time.time())
-        return login(visit)
+        return bool(open_session(user, visit))
 
     sendall = gevent.socket.socket.sendall
 
@@ -84,7 +83,7 @@ def _instrument(clocks: dict[str, list[float]]) -> None:
         clocks["flushes"].extend([began, time.time()])
 
     loadgen.arrivals.Dispatcher.__init__ = init  # type: ignore[method-assign]
-    loadgen.users.login = timed_login
+    loadgen.users.CitizenUser.open_session = timed_login  # type: ignore[method-assign,assignment]
     gevent.socket.socket.sendall = timed_sendall
     dvcload.run_writer.ResultsWriter.flush = timed_flush  # type: ignore[method-assign,assignment]
 

@@ -1,4 +1,5 @@
-"""Two users making the same requests: dvcload's journey user and a bare FastHttpUser.
+"""Users making the same requests: dvcload's journey users (a Python journey module, the
+reference portal's own, and the same requests declared in YAML) and a bare FastHttpUser.
 
 Used by bench_generator_cpu.py (selected with ``--class-picker``-free positional user
 class names on Locust's command line). Host and population come from the environment.
@@ -7,7 +8,11 @@ class names on Locust's command line). Host and population come from the environ
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import resource
+from pathlib import Path
+from typing import Any
 
 from locust import FastHttpUser, events, task
 
@@ -20,18 +25,50 @@ from loadgen.wire import GuardedHttpUser
 from loadgen.workload import build_workload
 
 _scenario = load_scenario(os.environ["DVCLOAD_BENCH_SCENARIO"])
+_declared = load_scenario(os.environ["DVCLOAD_BENCH_DECLARED"])
 _population = generate_population(_scenario.population.size, seed=_scenario.seed)
 _ids = itertools.count()
 
 
 class JourneyUser(CitizenUser):
-    """dvcload's user: browse journeys with content checks, HDR recording, ledger, and
-    every request through the target policy and the ceiling (loadgen.wire)."""
+    """dvcload's user running a Python journey module (the reference portal's browse):
+    content checks, HDR recording, and every request through the target policy and
+    the ceiling (loadgen.wire)."""
+
+    abstract = False
+
+
+class DeclaredUser(CitizenUser):
+    """dvcload's user running the same requests declared in the scenario (YAML steps
+    with captures as content checks)."""
 
     abstract = False
 
 
 JourneyUser.attach(build_workload(_scenario, _population))
+DeclaredUser.attach(build_workload(_declared, _population))
+
+
+_cpu_at_start: list[float] = []
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@events.test_start.add_listener
+def _started(**_: object) -> None:
+    _cpu_at_start.append(_cpu_s())
+
+
+@events.test_stop.add_listener
+def _stopped(environment: Any, **_: object) -> None:
+    """CPU seconds of the load phase alone (no start-up, no population, no shutdown)
+    and its requests, for bench_generator_cpu.py."""
+    cpu_s = _cpu_s() - _cpu_at_start[0]
+    requests = environment.stats.total.num_requests
+    Path(os.environ["DVCLOAD_BENCH_OUT"]).write_text(json.dumps([cpu_s, requests]))
 
 
 @events.request.add_listener

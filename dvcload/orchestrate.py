@@ -30,8 +30,8 @@ from dvcschema.budgets import BudgetSet
 from dvcschema.errors import ConfigError, shown
 from dvcschema.scenario import Scenario, target_policy
 from dvcschema.target import TargetPolicy
-from loadgen.journeys import tag_index
 from loadgen.runner import LoadRun, MasterOptions, Progress, run_load
+from loadgen.visit import tag_index
 from loadgen.workload import Workload
 
 log = logging.getLogger("dvcload")

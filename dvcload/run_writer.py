@@ -27,9 +27,9 @@ from dvcschema import results
 from dvcschema.budgets import BudgetSet
 from dvcschema.results import GeneratorHealth, RunFiles, Summary
 from dvcschema.scenario import Scenario
-from loadgen.journeys import tag_index
 from loadgen.provenance import build_manifest, run_environment
 from loadgen.runner import LoadRun
+from loadgen.visit import tag_index
 from loadgen.workload import Workload
 
 if TYPE_CHECKING:

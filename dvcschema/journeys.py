@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from dvcschema.errors import ScenarioError, shown
@@ -91,6 +92,14 @@ class Request:
     def accepts(self, status: int) -> bool:
         return status in self.expect if self.expect else 200 <= status < 300
 
+    @cached_property
+    def reads(self) -> frozenset[str]:
+        """The kinds of extractor its captures and checks use (``json``, ``cookie``...),
+        known once so that a response is only parsed for what is read."""
+        return frozenset(
+            [c.extractor.kind for c in self.captures] + [c.extractor.kind for c in self.checks]
+        )
+
 
 Step = Request | Think
 
@@ -101,7 +110,10 @@ class Journey:
     steps: tuple[Step, ...]
     when: Mapping[str, str] = field(default_factory=dict)
 
-    def applies_to(self, citizen: Mapping[str, Any]) -> bool:
+    def applies_to(
+        self, citizen: Mapping[str, Any], state: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Whether the citizen's fields have the ``when`` values (``state`` unused)."""
         return all(str(citizen.get(k)) == v for k, v in self.when.items())
 
 

@@ -12,8 +12,8 @@ and of its access log. Three spellings derive from it and from nothing else:
   percent-encoded.
 
 :data:`REFERENCE_PORTAL` lists the reference portal's routes, read by the portal
-(:mod:`portal.endpoints`, :mod:`portal.app`) and by its built-in journeys
-(:mod:`loadgen.journeys`), with the tags its budgets and reports group them by.
+(:mod:`portal.endpoints`, :mod:`portal.app`) and by its journeys
+(:mod:`portal.journeys`), with the tags its budgets and reports group them by.
 """
 
 from __future__ import annotations

@@ -39,12 +39,12 @@ from dvcschema.load import (
     int_parser,
     parse_load,
 )
-from dvcschema.pyjourneys import PythonTraffic, load_journeys
+from dvcschema.pyjourneys import REFERENCE_JOURNEYS, PythonTraffic, load_journeys
 from dvcschema.target import Target, TargetPolicy, TlsOptions, parse_host, parse_target, pin_hosts
 from dvcschema.units import format_duration_s, parse_number
+from dvcschema.userclass import UserClassTraffic, parse_user_class
 from dvcschema.yamlio import read_yaml_file
 
-JOURNEYS = ("browse", "filing", "payment", "status")
 NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,63}"
 SLUG_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
 MAX_POPULATION = 50_000_000
@@ -105,7 +105,7 @@ class Scenario:
     source: str = "<memory>"
     budgets: BudgetSet = field(default_factory=BudgetSet)
     capacity: CapacitySpec | None = None
-    traffic: DeclaredTraffic | PythonTraffic | None = None  # None: the built-in journeys
+    traffic: DeclaredTraffic | PythonTraffic | UserClassTraffic | None = None  # None: not yet read
     declared: Mapping[str, Any] = field(default_factory=dict)  # their sections, as written
 
     def as_dict(self) -> dict[str, Any]:
@@ -129,9 +129,11 @@ class Scenario:
             "capacity": self.capacity.as_dict() if self.capacity is not None else {},
             **self.declared,
         }
-        data = {k: v for k, v in data.items() if v not in ("", [], {})}
+        if isinstance(self.traffic, UserClassTraffic):
+            data["mix"].pop("journeys")  # the class weights its own tasks
         if not self.mix.services:
             data["mix"].pop("services")
+        data = {k: v for k, v in data.items() if v not in ("", [], {})}
         return {**data, "source": self.source}
 
 
@@ -172,9 +174,9 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     population = _population(top.section("population"))
     traffic = _traffic(top, Path(source).parent)
     declared = {k: data[k] for k in ("session", "journeys") if k in data}
-    if isinstance(traffic, PythonTraffic):
+    if isinstance(traffic, PythonTraffic | UserClassTraffic):
         declared = {"journeys": traffic.as_dict()}  # its SHA-256: workers load the same
-    mix = _mix(top.section("mix"), JOURNEYS if traffic is None else traffic.names)
+    mix = _mix(top.section("mix"), traffic.names)
     portal = _portal(top.section("portal"), source)
     capacity_section = top.section("capacity")
     capacity = (
@@ -210,16 +212,21 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     )
 
 
-def _traffic(top: Fields, base_dir: Path) -> DeclaredTraffic | PythonTraffic | None:
+def _traffic(top: Fields, base_dir: Path) -> DeclaredTraffic | PythonTraffic | UserClassTraffic:
     """``session:`` and ``journeys:``, checked now (``{env.NAME}`` against this
-    process's environment), or a Python module's journeys; ``None`` for the built-in
-    journeys."""
+    process's environment), or a Python module's journeys; without them, the reference
+    portal's own (:data:`~dvcschema.pyjourneys.REFERENCE_JOURNEYS`)."""
     session = top.section("session")
     journeys = top.section("journeys")
+    if top.has("user_class") or (journeys is not None and journeys.has("user_class")):
+        return parse_user_class(top, session, journeys, base_dir)  # a Locust User class
     if journeys is None:
         if session is not None:
             raise top.error_at("session", "a 'session' needs 'journeys' to run after it")
-        return None
+        try:
+            return load_journeys({"module": REFERENCE_JOURNEYS}, base_dir)
+        except ValueError as exc:
+            raise top.error_at("journeys", f"no journeys declared, and {exc}") from None
     if journeys.has("module"):
         if session is not None:
             raise top.error_at("session", "a module's session starts with @session_start")

@@ -274,8 +274,9 @@ class Extractor:
 _NOT_JSON: Any = object()
 
 
-def parse_json(text: str | None) -> Any:
-    """The JSON document of a body, or a marker object when it is not JSON."""
+def parse_json(text: str | bytes | None) -> Any:
+    """The JSON document of a body (text, or bytes in UTF-8, -16 or -32 as RFC 8259
+    allows), or a marker object when it is not JSON."""
     if not text:
         return _NOT_JSON
     try:

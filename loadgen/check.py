@@ -19,8 +19,8 @@ import gevent
 from locust.env import Environment
 
 from loadgen import eventloop
-from loadgen.journeys import JOURNEYS, Visit
 from loadgen.users import CitizenUser
+from loadgen.visit import Visit
 from loadgen.workload import Workload
 
 EXCERPT_CHARS = 400
@@ -34,37 +34,42 @@ def check_journeys(
     eventloop.prepare(workload.policy)
     env = Environment(host=host)
     env.events.request.add_listener(_printer(say))
-    declared = workload.declared
-    if declared is not None:
-        workload.declared = dataclasses.replace(
-            declared, trace=lambda step, found: say(_captured(found))
+    engine = workload.traffic
+    if engine is not None:
+        workload.traffic = dataclasses.replace(
+            engine, trace=lambda step, found: say(_captured(found))
         )
     user_class = CitizenUser.configure(workload)
     user_class.host = host
     user = user_class(env)
-    passed = []
-    for name in workload.journeys:
-        say(f"journey {name}")
-        visit = _visit_for(user, workload, name)
-        if visit is None:
-            say(f"  ✘ no citizen among the first {MAX_CITIZENS_TRIED} is admitted by its 'when'")
-            passed.append(False)
-            continue
-        _slow(visit, pause_s)
-        ok = user.open_session(visit) and _run(user, workload, visit, name)
-        say(f"  {'✔' if ok else '✘'} {name} {'completed' if ok else 'failed'}")
-        passed.append(ok)
+    passed = [_check_one(user, workload, name, say, pause_s) for name in workload.journeys]
     return all(passed)
 
 
-def _visit_for(user: Any, workload: Workload, name: str) -> Visit | None:
-    """A new citizen's visit; for a declared journey with ``when``, one it admits."""
-    declared = workload.declared
+def _check_one(
+    user: Any, workload: Workload, name: str, say: Callable[[str], None], pause_s: float
+) -> bool:
+    """One session of journey ``name``, with a citizen its ``when`` admits (asked
+    before the login on the citizen's fields, and after it on what the session holds)."""
+    assert workload.traffic is not None
+    journey = workload.traffic.traffic.journeys[name]
+    say(f"journey {name}")
     for _ in range(MAX_CITIZENS_TRIED):
         visit: Visit = user.new_visit()
-        if declared is None or declared.traffic.journeys[name].applies_to(visit.citizen.as_dict()):
-            return visit
-    return None
+        static = not callable(getattr(journey, "when", None))
+        if static and not journey.applies_to(visit.citizen.as_dict()):
+            continue
+        _slow(visit, pause_s)
+        if not user.open_session(visit):
+            say(f"  ✘ {name} failed: the session did not start")
+            return False
+        if not journey.applies_to(visit.session.citizen, visit.session.state):
+            continue  # logged in, but not admitted (e.g. the login said level 1)
+        ok = _run(workload, visit, name)
+        say(f"  {'✔' if ok else '✘'} {name} {'completed' if ok else 'failed'}")
+        return ok
+    say(f"  ✘ no citizen among the first {MAX_CITIZENS_TRIED} is admitted by its 'when'")
+    return False
 
 
 def _slow(visit: Visit, pause_s: float) -> None:
@@ -78,10 +83,9 @@ def _slow(visit: Visit, pause_s: float) -> None:
     visit.conduct.pace = paced
 
 
-def _run(user: Any, workload: Workload, visit: Visit, name: str) -> bool:
-    if workload.declared is None:
-        return bool(JOURNEYS[name](visit))
-    return workload.declared.run(visit, visit.session, name)
+def _run(workload: Workload, visit: Visit, name: str) -> bool:
+    assert workload.traffic is not None
+    return workload.traffic.run(visit, visit.session, name)
 
 
 def _printer(say: Callable[[str], None]) -> Callable[..., None]:

@@ -3,7 +3,7 @@
 Each request step is rendered from the session's captured values, the citizen's
 exported fields and the environment; sent through the visit's client (the target
 policy, the ceiling, retries and patience all apply, as for any request,
-:func:`loadgen.journeys.send`); and inspected: its status against ``expect``, then its
+:func:`loadgen.visit.send`); and inspected: its status against ``expect``, then its
 captures (each must find a value) and its checks (each must match). A step that fails
 any of them is recorded as a failure ("HTTP 404", "content check: ...") and ends the
 journey, as a citizen stops at an error page.
@@ -17,12 +17,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from dvcschema.journeys import DeclaredTraffic, Journey, Request, Step, Think
 from dvcschema.pyjourneys import PythonTraffic
 from dvcschema.templates import Template, as_text, is_json, parse_json
-from loadgen.journeys import Visit, send
+from loadgen.visit import Visit, send
 
 
 @dataclass
@@ -32,6 +32,11 @@ class SessionState:
     citizen: Mapping[str, Any]
     captured: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state(self) -> Mapping[str, Any]:
+        """What the session's steps captured (what a journey's ``when`` may read)."""
+        return self.captured
 
 
 @dataclass(frozen=True)
@@ -102,14 +107,15 @@ class DeclaredJourneys:
     ) -> tuple[str | None, Any]:
         if not step.accepts(resp.status_code):
             return f"HTTP {resp.status_code}", None
+        reads = step.reads
+        if not reads:
+            return None, {}
         body = None
-        if any(c.extractor.kind == "json" for c in step.captures) or any(
-            c.extractor.kind == "json" for c in step.checks
-        ):
-            body = parse_json(resp.text)
+        if "json" in reads:
+            body = parse_json(resp.content)  # bytes: no text decoding on the way
             if not is_json(body):
                 return "content check: body is not JSON", None
-        cookies = _cookies(visit.client, resp)
+        cookies = _cookies(visit.client, resp) if "cookie" in reads else {}
         found: dict[str, Any] = {}
         for capture in step.captures:
             values = capture.extractor.find(resp, body, cookies)
@@ -164,7 +170,7 @@ def _body(step: Request, render: _Renderer, visit: Visit) -> dict[str, Any]:
     for form_field, kind in step.body.items():
         data, content_type = visit.attachments.body(kind, 5_000_000, visit.rng)
         files[form_field] = (f"{form_field}.{kind}", data, content_type)
-    return {"files": files}
+    return {"files": files}  # encoded as multipart by send()
 
 
 def _rendered(value: Any, render: _Renderer) -> Any:
@@ -199,14 +205,29 @@ def _set_cookie_headers(resp: Any) -> list[str]:
     return [value] if value else []
 
 
+class Session(Protocol):
+    """A running session, declared or Python: the citizen and what it holds."""
+
+    @property
+    def citizen(self) -> Mapping[str, Any]: ...
+
+    @property
+    def state(self) -> Mapping[str, Any]: ...
+
+
 def pick_journey(
     traffic: DeclaredTraffic | PythonTraffic,
     weights: Mapping[str, float],
-    citizen: Mapping[str, Any],
+    session: Session,
     rng: random.Random,
 ) -> str | None:
-    """A journey by the mix's weights among those that apply to ``citizen``."""
-    names = [n for n, w in weights.items() if w > 0 and traffic.journeys[n].applies_to(citizen)]
+    """A journey by the mix's weights among those whose ``when`` admits the session's
+    citizen (and, for a Python journey's ``when`` function, what the session holds)."""
+    names = [
+        n
+        for n, w in weights.items()
+        if w > 0 and traffic.journeys[n].applies_to(session.citizen, session.state)
+    ]
     if not names:
         return None
     return rng.choices(names, weights=[weights[n] for n in names])[0]

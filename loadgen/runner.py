@@ -40,6 +40,7 @@ from loadgen.distributed import MasterMerger, WorkerReporter
 from loadgen.shapes import stages_shape
 from loadgen.share import accept_shares, announce_shares
 from loadgen.timer import precise_sleeper
+from loadgen.userclass import locust_user_class
 from loadgen.users import CitizenUser, SessionUser
 from loadgen.workload import Workload
 
@@ -110,6 +111,9 @@ def _environment(
     else:
         user_class = CitizenUser.configure(workload)
         shape = stages_shape(load.schedule(duration_s))
+    if workload.user_class is not None:  # the scenario's own Locust User class
+        open_tickets = tickets if isinstance(load, OpenLoad) else None
+        user_class = locust_user_class(workload, workload.user_class, open_tickets)
     env = Environment(user_classes=[user_class], shape_class=shape, host=host, events=Events())
     env.events.request.add_listener(_recorder_listener(workload))
     env.events.test_stopping.add_listener(lambda **_: _drain(workload, tickets))

@@ -3,7 +3,8 @@
 - :class:`CitizenUser` (closed): one citizen per user, logging in once and then
   running journeys back to back with think times, as Locust users normally do.
 - :class:`SessionUser` (open): a pool of ``max_concurrency`` users waiting for
-  arrivals; each arrival is one session (a new citizen logs in and runs one journey).
+  arrivals; each arrival is one session (a new citizen logs in, thinks for
+  ``load.think_time``, and runs one journey).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from locust.exception import StopUser
 
 from loadgen.arrivals import Ticket
 from loadgen.declared import pick_journey
-from loadgen.journeys import JOURNEYS, Abandoned, Conduct, Visit, login
+from loadgen.visit import Abandoned, Conduct, Visit
 from loadgen.wire import GuardedHttpUser, tls_settings
 from loadgen.workload import Workload
 
@@ -73,43 +74,32 @@ class _Citizens(GuardedHttpUser):
             attachments=workload.attachments,
             ledger=workload.ledger,
             conduct=conduct,
-            passcode=workload.passcode,
         )
 
     def open_session(self, visit: Visit) -> bool:
-        """The session's start: the declared session's steps, or the built-in login."""
+        """The session's start (the login): ``True`` when the session is open."""
         workload = self._workload()
-        declared = workload.declared
-        fields = visit.citizen.as_dict() if declared is not None or workload.headers else {}
+        fields = visit.citizen.as_dict()
         if workload.headers:
             visit.headers = workload.headers_for(fields)
-        if declared is None:
-            return login(visit)
-        visit.session = declared.start(visit, fields)
+        visit.session = workload.engine.start(visit, fields)
         return visit.session is not None
 
     def session_open(self, visit: Visit) -> bool:
-        return visit.session is not None or visit.token is not None
+        return visit.session is not None
 
     def run_journey(self, visit: Visit) -> bool:
-        """Choose a journey by the mix, run it, record it whole."""
+        """Choose a journey by the mix among those for this citizen, run it, record
+        it whole; ``False`` when none applies or it failed."""
         workload = self._workload()
-        declared = workload.declared
-        if declared is None:
-            name = workload.choose_journey(visit.rng, visit.level)
-        else:
-            chosen = pick_journey(
-                declared.traffic, workload.journeys, visit.session.citizen, visit.rng
-            )
-            if chosen is None:  # no journey applies to this citizen
-                return False
-            name = chosen
+        engine = workload.engine
+        name = pick_journey(engine.traffic, workload.journeys, visit.session, visit.rng)
+        if name is None:  # no journey applies to this citizen
+            return False
         visit.service_code = None
+        errors = visit.errors
         started = time.perf_counter()
-        if declared is None:
-            ok = bool(JOURNEYS[name](visit))
-        else:
-            ok = declared.run(visit, visit.session, name)
+        ok = engine.run(visit, visit.session, name)
         workload.recorder.record_journey(
             name,
             visit.service_code,
@@ -119,6 +109,8 @@ class _Citizens(GuardedHttpUser):
         )
         if visit.abandoned:
             workload.count("abandoned")
+        if visit.errors > errors:
+            workload.count("journey_errors")
         return ok
 
     def _report_abandoned(self, method: str, name: str, waited_ms: float) -> None:
@@ -177,7 +169,13 @@ class SessionUser(_Citizens):
         return user_class
 
     def wait_time(self) -> float:
-        return 0.0
+        return 0.0  # the next arrival's ticket is the wait; think time is inside a session
+
+    def think(self, visit: Visit) -> bool:
+        """The citizen reads the page after logging in (``load.think_time``, by digital
+        literacy), as between journeys in the closed model; part of the session."""
+        gevent.sleep(self._workload().think_s(visit.rng, visit.citizen.literacy))
+        return True
 
     @task
     def session(self) -> None:
@@ -194,7 +192,7 @@ class SessionUser(_Citizens):
             raise StopUser
         began = time.time()
         self.client.cookiejar.clear()  # a new citizen: no cookie of the last session's
-        ok = self.open_session(visit) and self.run_journey(visit)
+        ok = self.open_session(visit) and self.think(visit) and self.run_journey(visit)
         ended = time.time()
         self._workload().recorder.record_session(
             start_delay_ms=(began - ticket.intended_at) * 1000.0,

@@ -84,7 +84,52 @@ def guard_agent(
     return guarded
 
 
-class GuardedSession(FastHttpSession):
+class RefusingSession:
+    """What both guarded sessions (Locust's fast and requests-based) do with the
+    policy: refuse before sending, note a refused redirect hop, record refusals.
+
+    Needs ``policy``, ``refusal`` (why this session's own host is refused, or
+    ``None``), ``base_url`` and ``request_event``.
+    """
+
+    policy: TargetPolicy
+    refusal: str | None
+    base_url: str | None
+    request_event: Any
+
+    def check_before_sending(self, method: str, name: str | None, url: str) -> None:
+        """Raise ``StopUser`` (the refusal recorded) when ``url`` may not be sent."""
+        absolute = url[:8].lower().startswith(("http://", "https://"))  # HTTP:// too
+        refusal = self.policy.url_refusal(url) if absolute else self.refusal
+        if refusal is not None:
+            self._record_refusal(method, name or url, url, refusal)
+            raise StopUser
+
+    def note_refused_hop(self, response: Any) -> None:
+        """A redirect hop was refused at the wire: this user stops at its next request."""
+        error = getattr(response, "error", None)
+        if isinstance(error, TargetRefusedError):
+            self.refusal = str(error)
+            if self.policy.note_refusal(self.refusal):
+                log.error("dvcload: %s", self.refusal)
+
+    def refuse_start(self) -> None:
+        """The user's host is refused: record one failed request (named after the
+        host, as nothing else was asked yet) and say why, once per reason."""
+        self._record_refusal("CONNECT", "refused target", self.base_url or "", self.refusal or "")
+
+    def _record_refusal(self, method: str, name: str, url: str, reason: str) -> None:
+        """Record the request as failed (never sent) and say why, once per reason."""
+        error = TargetRefusedError(f"not sent: {reason}")
+        self.request_event.fire(
+            request_type=method, name=name, response_time=0.0, response_length=0,
+            response=None, context={}, exception=error, url=url[:200], start_time=time.time(),
+        )  # fmt: skip
+        if self.policy.note_refusal(reason):
+            log.error("dvcload: refused to send to %s: %s", url[:120], reason)
+
+
+class GuardedSession(RefusingSession, FastHttpSession):
     """``FastHttpSession`` whose requests pass the policy and the ceiling first."""
 
     client: GuardedAgent
@@ -117,11 +162,7 @@ class GuardedSession(FastHttpSession):
     def request(  # type: ignore[override]  # the same call, its keywords passed on
         self, method: str, url: str, name: str | None = None, **kwargs: Any
     ) -> Any:
-        absolute = url.startswith(("http://", "https://"))
-        refusal = self.policy.url_refusal(url) if absolute else self.refusal
-        if refusal is not None:
-            self._record_refusal(method, name or url, url, refusal)
-            raise StopUser
+        self.check_before_sending(method, name, url)
         self.prepay()  # before the clock: waiting is not response time
         self._prepaid = False
         self.client.paid = 1 if self.client.ceiling is not None else 0
@@ -129,27 +170,8 @@ class GuardedSession(FastHttpSession):
             response = super().request(method, url, name=name, **kwargs)
         finally:
             self.client.paid = 0
-        error = getattr(response, "error", None)
-        if isinstance(error, TargetRefusedError):  # a hop was refused: this user stops next time
-            self.refusal = str(error)
-            if self.policy.note_refusal(self.refusal):
-                log.error("dvcload: %s", self.refusal)
+        self.note_refused_hop(response)
         return response
-
-    def refuse_start(self) -> None:
-        """The user's host is refused: record one failed request (named after the
-        host, as nothing else was asked yet) and say why, once per reason."""
-        self._record_refusal("CONNECT", "refused target", self.base_url or "", self.refusal or "")
-
-    def _record_refusal(self, method: str, name: str, url: str, reason: str) -> None:
-        """Record the request as failed (never sent) and say why, once per reason."""
-        error = TargetRefusedError(f"not sent: {reason}")
-        self.request_event.fire(
-            request_type=method, name=name, response_time=0.0, response_length=0,
-            response=None, context={}, exception=error, url=url[:200], start_time=time.time(),
-        )  # fmt: skip
-        if self.policy.note_refusal(reason):
-            log.error("dvcload: refused to send to %s: %s", url[:120], reason)
 
 
 def tls_settings(tls: TlsOptions) -> tuple[bool, Callable[[], Any] | None]:

@@ -21,15 +21,13 @@ from dvcschema.pyjourneys import PythonTraffic
 from dvcschema.scenario import Scenario, target_policy
 from dvcschema.target import TargetPolicy, TlsOptions
 from dvcschema.templates import Template
+from dvcschema.userclass import UserClassTraffic
 from loadgen.attachments import AttachmentFactory
 from loadgen.declared import DeclaredJourneys
 from loadgen.histograms import LatencyRecorder
-from loadgen.journeys import DEFAULT_PASSCODE, ENDPOINT_TAGS
 from loadgen.ledger import AuditLedger
 from loadgen.pacing import RateCeiling
 from loadgen.pyjourneys import PythonJourneys
-
-PASSCODE_ENV = "DVCLOAD_PASSCODE"  # secrets come from the environment only
 
 
 @dataclass
@@ -47,9 +45,9 @@ class Workload:
     ledger: AuditLedger = field(default_factory=AuditLedger)
     ceiling: RateCeiling | None = None
     policy: TargetPolicy = field(default_factory=TargetPolicy)
-    passcode: str = field(default=DEFAULT_PASSCODE, repr=False)
     counters: dict[str, int] = field(default_factory=dict)
-    declared: DeclaredJourneys | PythonJourneys | None = None  # None: the built-in journeys
+    traffic: DeclaredJourneys | PythonJourneys | None = None  # what citizens do (required)
+    user_class: UserClassTraffic | None = None  # a Locust User class runs, not citizens
     tls: TlsOptions = field(default_factory=TlsOptions)  # how https is verified
     headers: Mapping[str, Template] = field(default_factory=dict)  # http.headers
     draining: bool = False  # the run is ending: in-flight journeys finish, none start
@@ -65,12 +63,12 @@ class Workload:
         """Citizens in population order; with more users than citizens, they repeat."""
         return self.population.citizen(next(self._next_citizen) % len(self.population))
 
-    def choose_journey(self, rng: random.Random, identification_level: int) -> str:
-        """A journey by weight; payment only for level-2 citizens (VNeID rule)."""
-        names = [n for n, w in self.journeys.items() if w > 0]
-        if identification_level < 2:
-            names = [n for n in names if n != "payment"] or ["status"]
-        return rng.choices(names, weights=[self.journeys.get(n, 1.0) for n in names])[0]
+    @property
+    def engine(self) -> DeclaredJourneys | PythonJourneys:
+        """What runs the journeys (declared steps or a module's functions)."""
+        if self.traffic is None:
+            raise RuntimeError("this workload has no journeys (build it with build_workload)")
+        return self.traffic
 
     def headers_for(self, citizen: Mapping[str, Any]) -> dict[str, str]:
         """``http.headers`` rendered for one citizen (once per session)."""
@@ -78,7 +76,7 @@ class Workload:
 
     def endpoint_tags(self) -> Mapping[str, tuple[str, ...]]:
         """``{request name: tags}`` of the journeys this workload runs."""
-        return ENDPOINT_TAGS if self.declared is None else self.declared.traffic.tags()
+        return {} if self.traffic is None else self.traffic.traffic.tags()
 
     def think_s(self, rng: random.Random, literacy: str) -> float:
         """Pause before the next journey, from the citizen's digital-literacy segment."""
@@ -120,19 +118,22 @@ def build_workload(
         partition=partition,
         ceiling=RateCeiling(scenario.load.max_request_rate / partition[1], sleep=_sleep),
         policy=target_policy(scenario) if policy is None else policy,
-        passcode=os.environ.get(PASSCODE_ENV, DEFAULT_PASSCODE),
-        declared=_engine(scenario),
+        traffic=_engine(scenario),
+        user_class=scenario.traffic if isinstance(scenario.traffic, UserClassTraffic) else None,
         tls=scenario.http.tls,
         headers={k: Template.parse(v) for k, v in scenario.http.headers.items()},
     )
 
 
 def _engine(scenario: Scenario) -> DeclaredJourneys | PythonJourneys | None:
-    """What runs the scenario's own journeys (``None``: the built-in ones)."""
-    if scenario.traffic is None:
+    """What runs the scenario's journeys (declared steps, or a Python module's);
+    ``None`` for a Locust User class (``Workload.user_class``, loadgen.userclass)."""
+    if isinstance(scenario.traffic, UserClassTraffic):
         return None
     if isinstance(scenario.traffic, PythonTraffic):
         return PythonJourneys(scenario.traffic)
+    if scenario.traffic is None:
+        raise ValueError(f"{scenario.source}: no journeys to run")
     return DeclaredJourneys(scenario.traffic, os.environ)
 
 

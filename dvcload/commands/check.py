@@ -14,7 +14,9 @@ import dataclasses
 from contextlib import ExitStack
 
 from dvcload.run_setup import announced_policy, prepare_run, resolve_scenario, start_embedded_portal
+from dvcschema.errors import ScenarioError
 from dvcschema.scenario import PopulationSpec, load_scenario
+from dvcschema.userclass import UserClassTraffic
 from dvcschema.settings import Overrides
 
 NAME = "check"
@@ -43,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
         target=args.target, seed=args.seed, allow_targets=tuple(args.allow_target)
     )
     scenario = resolve_scenario(load_scenario(args.scenario), overrides)
+    if isinstance(scenario.traffic, UserClassTraffic):
+        raise ScenarioError(
+            "check runs declared or Python journeys; try a Locust User class with a short"
+            f" run: dvcload run {args.scenario} --duration 10s",
+            source=scenario.source,
+        )
     size = min(scenario.population.size, CITIZENS)
     scenario = dataclasses.replace(scenario, population=PopulationSpec(size))
     policy = announced_policy(scenario)

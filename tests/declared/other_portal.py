@@ -6,7 +6,10 @@
 - ``POST /api/v1/ho-so``: files a dossier (JSON), only with the bearer token and the
   CSRF cookie echoed in ``X-CSRF-Token``; answers 201 with a server-issued code;
 - ``GET /api/v1/ho-so/{code}?cccd=...``: a dossier's status, only for its owner;
-- ``GET /bien-nhan/{code}``: an HTML receipt.
+- ``GET /bien-nhan/{code}``: an HTML receipt;
+- ``POST /api/v1/tep``: a multipart upload (``tep``: the file, ``ghi_chu``: a note),
+  parsed with the standard library's MIME parser; answers the file's name, type, size
+  and whether its first bytes are a PDF's or a JPEG's.
 
 It keeps its own request log (one JSON line per request: ``method``, ``route``,
 ``path``, ``status``, ``user``, and the ``X-Api-Key`` and ``X-Citizen`` headers it got)
@@ -21,6 +24,8 @@ a certificate.
 from __future__ import annotations
 
 import argparse
+import email.parser
+import email.policy
 import itertools
 import json
 import secrets
@@ -49,16 +54,23 @@ class State:
         self.dossiers: dict[str, str] = {}  # code -> cccd
         self.numbers = itertools.count(1)
 
-    def write(self, request: Request, route: str, status: int, user: str = "") -> None:
+    def write(
+        self, request: Request, route: str, status: int, user: str = "", **extra: Any
+    ) -> None:
         row = {"method": request.method, "route": route, "path": request.url.path,
                "query": request.url.query, "status": status, "user": user,
                "api_key": request.headers.get("x-api-key"),
-               "citizen": request.headers.get("x-citizen")}  # fmt: skip
+               "citizen": request.headers.get("x-citizen"), **extra}  # fmt: skip
         self.log.write(json.dumps(row) + "\n")
         self.log.flush()
 
     def save(self) -> None:
         self.store_path.write_text(json.dumps(self.dossiers), encoding="utf-8")
+
+
+def _text(part: Any) -> str:
+    """A text field of a form, UTF-8 as browsers send it (no charset of its own)."""
+    return bytes(part.get_payload(decode=True) or b"").decode("utf-8")
 
 
 def app(state: State) -> Starlette:
@@ -123,8 +135,32 @@ def app(state: State) -> Starlette:
         page = f'<html><body><p>Biên nhận</p><span id="ma">{code}</span></body></html>'
         return HTMLResponse(page if ok else "<p>không có</p>", status_code=200 if ok else 404)
 
+    async def upload(request: Request) -> Response:
+        user = user_of(request)
+        kind = request.headers.get("content-type", "")
+        if user is None or not kind.startswith("multipart/form-data"):
+            state.write(request, "/api/v1/tep", 400, user[0] if user else "")
+            return JSONResponse({"loi": "multipart"}, status_code=400)
+        raw = f"Content-Type: {kind}\r\n\r\n".encode() + await request.body()
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
+        parts = {p.get_param("name", header="content-disposition"): p for p in message.iter_parts()}
+        upload = parts.get("tep")
+        if upload is None:
+            state.write(request, "/api/v1/tep", 422, user[0])
+            return JSONResponse({"loi": "thiếu tệp"}, status_code=422)
+        data = upload.get_payload(decode=True) or b""
+        note = _text(parts["ghi_chu"]) if "ghi_chu" in parts else None
+        state.write(request, "/api/v1/tep", 201, user[0], size=len(data))
+        return JSONResponse(
+            {"ten": upload.get_filename(), "loai": upload.get_content_type(),
+             "kich_thuoc": len(data), "ghi_chu": note,
+             "hop_le": data.startswith((b"%PDF", b"\xff\xd8\xff"))},
+            status_code=201,
+        )  # fmt: skip
+
     return Starlette(
         routes=[
+            Route("/api/v1/tep", upload, methods=["POST"]),
             Route("/api/v1/auth/token", token, methods=["POST"]),
             Route("/api/v1/thu-tuc", procedures, methods=["GET"]),
             Route("/api/v1/ho-so", file_dossier, methods=["POST"]),

@@ -11,26 +11,16 @@ from pathlib import Path
 
 import pytest
 from other_scenario import SCENARIO
+from other_server import other_portal
 
 pytestmark = pytest.mark.integration
-
-HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     folder = tmp_path_factory.mktemp("check")
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "other_portal.py"), "--log", str(folder / "log.jsonl"),
-         "--store", str(folder / "store.json")],
-        stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        yield f"http://127.0.0.1:{int(proc.stdout.readline())}", folder
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with other_portal(folder) as portal:
+        yield portal.url, folder
 
 
 def _check(folder: Path, target: str, text: str) -> subprocess.CompletedProcess[str]:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import trustme
+from other_server import other_portal
 
 pytestmark = pytest.mark.integration
 
-HERE = Path(__file__).resolve().parent
 SCENARIO = """\
 name: https-check
 target: https://{host}:{port}
@@ -47,18 +47,8 @@ def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int
     cert.cert_chain_pems[0].write_to_path(str(folder / "chain.pem"))
     for pem in cert.cert_chain_pems[1:]:
         pem.write_to_path(str(folder / "chain.pem"), append=True)
-    server = subprocess.Popen(
-        [sys.executable, str(HERE / "other_portal.py"), "--log", str(folder / "log.jsonl"),
-         "--store", str(folder / "store.json"), "--certfile", str(folder / "chain.pem"),
-         "--keyfile", str(folder / "key.pem")],
-        stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        assert server.stdout is not None
-        yield int(server.stdout.readline()), folder
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with other_portal(folder, tls=(folder / "chain.pem", folder / "key.pem")) as server:
+        yield server.port, folder
 
 
 def _run(folder: Path, port: int, tls: str, out: str = "out") -> subprocess.CompletedProcess[str]:

@@ -8,12 +8,9 @@ Each run is a real ``dvcload run`` (real Locust, real HTTP) against that server 
 
 from __future__ import annotations
 
-import collections
 import csv
 import hashlib
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,26 +18,13 @@ from typing import Any
 
 import pytest
 from other_scenario import PY_SCENARIO, SCENARIO
+from other_server import NAMES, ServerRun, served_late
 
 pytestmark = pytest.mark.integration
 
 HERE = Path(__file__).resolve().parent
 CLOSED = "{users: 4, spawn_rate: 4, think_time: 0.1s}"
 OPEN = "{model: open, rate: {constant: 6}, max_concurrency: 40}"
-NAMES = {
-    "POST /api/v1/auth/token",
-    "GET /api/v1/thu-tuc",
-    "POST /api/v1/ho-so",
-    "GET /api/v1/ho-so/[code]",
-    "GET /bien-nhan/[code]",
-}
-ROUTE_TO_NAME = {
-    ("POST", "/api/v1/auth/token"): "POST /api/v1/auth/token",
-    ("GET", "/api/v1/thu-tuc"): "GET /api/v1/thu-tuc",
-    ("POST", "/api/v1/ho-so"): "POST /api/v1/ho-so",
-    ("GET", "/api/v1/ho-so/{code}"): "GET /api/v1/ho-so/[code]",
-    ("GET", "/bien-nhan/{code}"): "GET /bien-nhan/[code]",
-}
 
 
 @dataclass
@@ -53,53 +37,29 @@ class Outcome:
     stderr: str
 
 
-class OtherRun:
-    """One ``dvcload run`` against its own ``other_portal.py``, started in the background."""
+class OtherRun(ServerRun):
+    """One ``dvcload run`` of the declared or Python scenario against its own server."""
 
     def __init__(
         self, folder: Path, load: str, extra: tuple[str, ...], duration: str, python: bool
     ) -> None:
-        folder.mkdir(parents=True)
-        self.log, self.store = folder / "server.jsonl", folder / "store.json"
-        self.server = subprocess.Popen(
-            [sys.executable, str(HERE / "other_portal.py"), "--log", str(self.log),
-             "--store", str(self.store)],
-            stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        assert self.server.stdout is not None
-        port = int(self.server.stdout.readline())
-        scenario = folder / "other.yaml"
-        target = f"http://127.0.0.1:{port}"
         text = SCENARIO if not python else PY_SCENARIO.replace("{module}", str(MODULE))
-        scenario.write_text(text.format(target=target, duration=duration, load=load))
-        env = {"DVCLOAD_PASSCODE": "654321", "PORTAL_API_KEY": "k-42", "PATH": "/usr/bin:/bin"}
-        self.run = subprocess.Popen(
-            [sys.executable, "-m", "dvcload", "run", str(scenario), "--out", str(folder / "out"),
-             "--quiet", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        text = text.format(target="{target}", duration=duration, load=load)
+        env = {"DVCLOAD_PASSCODE": "654321", "PORTAL_API_KEY": "k-42"}
+        super().__init__(folder, text, extra, env)
+        self.log, self.store = self.server.log, self.server.store
 
     def outcome(self) -> Outcome:
-        stdout, stderr = self.run.communicate(timeout=180)
-        self.server.terminate()
-        self.server.wait(timeout=20)
-        assert self.run.returncode == 0, stderr[-3000:]
-        folder = Path(stdout.strip().splitlines()[-1])
+        code, folder, stdout, stderr = self.finish()
+        assert code == 0 and folder is not None, stderr[-3000:]
         return Outcome(
             folder,
             json.loads((folder / "summary.json").read_text()),
-            [json.loads(line) for line in self.log.read_text().splitlines()],
+            self.server.requests(),
             json.loads(self.store.read_text()),
             stdout,
             stderr,
         )
-
-    def stop(self) -> None:
-        for process in (self.run, self.server):
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
 
 
 RUNS = {  # name: (load, extra arguments, duration, journeys in Python)
@@ -134,11 +94,7 @@ def _check_against_the_server(run: Outcome, in_flight: int, *, tags: bool = True
     summary, log = run.summary, run.log
     assert set(summary["endpoints"]) == NAMES, summary["endpoints"].keys()
     # the server's log and dvcload agree on requests per name, and nothing failed
-    served = collections.Counter(ROUTE_TO_NAME[(r["method"], r["route"])] for r in log)
-    measured = {name: e["count"] for name, e in summary["endpoints"].items()}
-    late = {name: served[name] - measured[name] for name in NAMES}
-    assert all(n >= 0 for n in late.values()) and sum(late.values()) <= in_flight, late
-    assert summary["failures"] == 0 and {r["status"] for r in log} <= {200, 201}
+    late = served_late(summary, log, in_flight)
     # http.headers on every request: the key from the environment, the citizen's number
     assert {r["api_key"] for r in log} == {"k-42"}
     assert all(r["citizen"] == r["user"] for r in log if r["user"])

@@ -209,7 +209,7 @@ def test_the_readme_example_is_a_valid_scenario(monkeypatch: pytest.MonkeyPatch)
     from dvcschema.scenario import scenario_from_data
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Your own portal's journeys", 1)[1]
+    section = readme.split("### Declared journeys, in full", 1)[1]
     example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     for name, value in (("DVCLOAD_PASSCODE", "123456"), ("RELEASE", "r1"), ("PORTAL_API_KEY", "k")):
         monkeypatch.setenv(name, value)
@@ -281,3 +281,42 @@ def test_a_python_module_of_journeys_is_found_and_checked(tmp_path: Any) -> None
     ]:
         with pytest.raises(ConfigError, match=message):
             parse(extra)
+
+
+def test_the_reference_portals_journeys_are_a_module_named_or_run_by_default(
+    tmp_path: Any,
+) -> None:
+    from dvcschema.scenario import scenario_from_data
+
+    base = "name: s\nduration: 5s\nload: {users: 1}\n"
+    source = str(tmp_path / "s.yaml")
+
+    def parse(extra: str) -> Any:
+        return scenario_from_data(parse_yaml(base + extra, source), source=source)
+
+    named = parse("journeys: {module: portal.journeys}\n")
+    default = parse("")
+    for scenario in (named, default):
+        assert scenario.traffic is not None
+        assert scenario.traffic.names == ("browse", "filing", "payment", "status")
+        assert scenario.traffic.tags()["POST /dossiers"] == ("write", "filing")
+        assert scenario.as_dict()["journeys"]["module"].endswith("portal/journeys.py")
+    with pytest.raises(ConfigError, match="no such module installed"):
+        parse("journeys: {module: portal.no_such_journeys}\n")
+    with pytest.raises(ConfigError, match="unknown journey 'upload'"):
+        parse("mix: {journeys: {upload: 1}}\n")
+
+
+def test_a_modules_tags_name_its_requests_for_tag_budgets(tmp_path: Any) -> None:
+    from dvcschema.scenario import scenario_from_data
+
+    source = str(tmp_path / "s.yaml")
+    text = "name: s\nduration: 5s\nload: {users: 1}\njourneys: {module: m.py}\n"
+    head = "from dvcload.journeys import journey\n@journey\ndef a(citizen, http): pass\n"
+    (tmp_path / "m.py").write_text(head + "TAGS = {'POST /ho-so': ['write', 'filing']}\n")
+    traffic = scenario_from_data(parse_yaml(text, source), source=source).traffic
+    assert traffic is not None and traffic.tags() == {"POST /ho-so": ("write", "filing")}
+    assert traffic.request_names() == ["POST /ho-so"]
+    (tmp_path / "m.py").write_text(head + "TAGS = {'POST /ho-so': 'write'}\n")
+    with pytest.raises(ConfigError, match="TAGS is not"):
+        scenario_from_data(parse_yaml(text, source), source=source)

@@ -8,9 +8,9 @@ import pytest
 
 from dvcschema import routes
 from dvcschema.routes import Route
-from loadgen.journeys import ENDPOINT_TAGS
 from portal.app import JOBS
 from portal.endpoints import ENDPOINTS
+from portal.journeys import TAGS as ENDPOINT_TAGS
 
 
 def test_the_portal_and_the_journeys_read_the_same_routes() -> None:

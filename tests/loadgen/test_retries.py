@@ -10,9 +10,26 @@ import pytest
 
 from dvcschema.load import RetryPolicy
 from dvcschema.routes import Route
-from loadgen.journeys import Conduct, Visit, backoff_s, call
+from loadgen.visit import Conduct, Visit, backoff_s, send
 
 GET_X, POST_X = Route("GET", "/x"), Route("POST", "/x")
+
+
+def call(
+    visit: Visit, route: Route, *, expect: int = 200, keys: tuple[str, ...] = (), **kwargs: Any
+) -> Any:
+    """``route`` sent through :func:`send`, its JSON body checked for ``keys``."""
+
+    def inspect(resp: Any) -> tuple[str | None, Any]:
+        if resp.status_code != expect:
+            return f"HTTP {resp.status_code}", None
+        body = resp.json()
+        missing = [k for k in keys if k not in body]
+        return (
+            (f"content check: body lacks {', '.join(missing)}", None) if missing else (None, body)
+        )
+
+    return send(visit, route.method, route.path(), route.path_name, inspect=inspect, **kwargs)
 
 
 def test_full_jitter_backoff_stays_within_its_cap() -> None:

@@ -20,7 +20,9 @@ from locust.env import Environment
 from portal_client import Answer, Api, RunningPortal, admin_portal, cccd_with_level
 
 from dvcschema.load import RetryPolicy
-from loadgen.journeys import Conduct, Dossier, Visit, pay_fee
+from loadgen.pyjourneys import Http
+from loadgen.visit import Conduct, Visit
+from portal import journeys
 from portal.config import DEFAULT_CONFIG_PATH
 from portal.launcher import EmbeddedPortal
 
@@ -208,16 +210,19 @@ def test_harness_sees_connection_errors_and_its_retries_pay_exactly_once(
     ledger = _Ledger()
     visit = Visit(
         client=session,
-        citizen=SimpleNamespace(cccd=LEVEL2, payment_channel="momo"),  # type: ignore[arg-type]
+        citizen=SimpleNamespace(cccd=LEVEL2),
         rng=random.Random(1),
         services={},
         attachments=None,
         ledger=ledger,
-        token=token,
-        level=2,
         conduct=Conduct(retries=RetryPolicy(max_retries=8, backoff_s=0.01, backoff_max_s=0.02)),
-        dossiers=[Dossier(code, "driving-licence-renewal", FEE)],
     )
+    http = Http(visit, headers={"Authorization": f"Bearer {token}"})
+    http.state.update(
+        level=2,
+        dossiers=[{"code": code, "service_code": "driving-licence-renewal", "fee_vnd": FEE,
+                   "paid": False}],
+    )  # fmt: skip
     resets = {"rate": 0.5, "after_commit": True}
     set_faults(
         {
@@ -229,7 +234,7 @@ def test_harness_sees_connection_errors_and_its_retries_pay_exactly_once(
         }
     )
     try:
-        assert pay_fee(visit), errors
+        assert journeys.payment({"cccd": LEVEL2, "payment_channel": "momo"}, http), errors
     finally:
         session.client.close()
     assert len(errors) == 2, errors

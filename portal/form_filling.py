@@ -1,9 +1,10 @@
-"""Filling a service's form from a citizen's profile.
+"""Filling one of the reference portal's forms from a citizen's exported fields.
 
-The portal describes each form (``GET /services/{code}/form``); this module fills the
-fields a real citizen would: identity fields from the profile, service-specific ones
-with plausible values, selects from their options. Unknown fields are filled by type,
-so a portal that adds a field does not break the journeys.
+The portal describes each form (``GET /services/{code}/form``); its journeys
+(:mod:`portal.journeys`) fill the fields a real citizen would: identity fields from
+the citizen, service-specific ones with plausible values, selects from their options.
+Unknown fields are filled by type, so a portal that adds a field does not break the
+journeys.
 """
 
 from __future__ import annotations
@@ -11,53 +12,40 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
-
-class Profile(Protocol):
-    """What the filler needs of a citizen (``loadgen.citizen.Citizen`` has it)."""
-
-    cccd: str
-    full_name: str
-    gender: str
-    date_of_birth: dt.date
-    phone: str
-    email: str
-    address: str
-    residence_province: str
-    literacy: str
-    payment_channel: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """Every exported field by name (templates' ``{citizen.FIELD}``)."""
-        ...
+Citizen = Mapping[str, Any]  # the population export's fields, by name
 
 
 _FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng")
 _CHILD_GIVEN = ("An", "Bình", "Minh", "Khánh", "Ngọc", "Phúc", "Hà", "Linh")
 
 
+def _child_name(citizen: Citizen, rng: random.Random) -> str:
+    return f"{citizen['full_name'].split()[0]} {rng.choice(_CHILD_GIVEN)}"
+
+
 def _child_birth_date(rng: random.Random, today: dt.date) -> str:
     return (today - dt.timedelta(days=rng.randint(1, 59))).isoformat()
 
 
-_BY_NAME: dict[str, Callable[[Profile, random.Random, dt.date], Any]] = {
-    "full_name": lambda c, r, t: c.full_name,
-    "cccd": lambda c, r, t: c.cccd,
-    "date_of_birth": lambda c, r, t: c.date_of_birth.isoformat(),
-    "phone": lambda c, r, t: c.phone,
-    "email": lambda c, r, t: c.email,
-    "address": lambda c, r, t: c.address,
-    "province": lambda c, r, t: c.residence_province,
-    "gender": lambda c, r, t: c.gender,
+_BY_NAME: dict[str, Callable[[Citizen, random.Random, dt.date], Any]] = {
+    "full_name": lambda c, r, t: c["full_name"],
+    "cccd": lambda c, r, t: c["cccd"],
+    "date_of_birth": lambda c, r, t: str(c["date_of_birth"]),
+    "phone": lambda c, r, t: c["phone"],
+    "email": lambda c, r, t: c["email"],
+    "address": lambda c, r, t: c["address"],
+    "province": lambda c, r, t: c["residence_province"],
+    "gender": lambda c, r, t: c["gender"],
     "licence_number": lambda c, r, t: f"{r.randrange(10**11, 10**12)}",
     "tax_year": lambda c, r, t: t.year - 1,
     "total_income_vnd": lambda c, r, t: r.randrange(60, 1_200) * 1_000_000,
     "tax_withheld_vnd": lambda c, r, t: r.randrange(0, 60) * 1_000_000,
-    "tax_code": lambda c, r, t: c.cccd,
-    "child_full_name": lambda c, r, t: f"{c.full_name.split()[0]} {r.choice(_CHILD_GIVEN)}",
+    "tax_code": lambda c, r, t: c["cccd"],
+    "child_full_name": lambda c, r, t: _child_name(c, r),
     "child_date_of_birth": lambda c, r, t: _child_birth_date(r, t),
-    "child_name": lambda c, r, t: f"{c.full_name.split()[0]} {r.choice(_CHILD_GIVEN)}",
+    "child_name": lambda c, r, t: _child_name(c, r),
     "engine_number": lambda c, r, t: f"E{r.randrange(10**8, 10**9)}",
     "chassis_number": lambda c, r, t: f"RL{r.randrange(10**12, 10**13)}",
     "business_name": lambda c, r, t: f"Công ty TNHH {r.choice(_FAMILY)} {r.randint(1, 99)}",
@@ -67,7 +55,7 @@ _BY_NAME: dict[str, Callable[[Profile, random.Random, dt.date], Any]] = {
 
 
 def fill_form(
-    form: Mapping[str, Any], citizen: Profile, rng: random.Random, today: dt.date | None = None
+    form: Mapping[str, Any], citizen: Citizen, rng: random.Random, today: dt.date | None = None
 ) -> dict[str, Any]:
     """Values for every field of ``form`` (required and optional, as a careful citizen).
 
