@@ -47,8 +47,8 @@ from dvcschema.units import parse_duration_s
 # The population export's columns (loadgen.citizen.Citizen; a test keeps them equal).
 CITIZEN_FIELDS = (
     "cccd", "full_name", "family_name", "middle_name", "given_name", "gender",
-    "date_of_birth", "birth_province_code", "residence_province", "commune", "address",
-    "phone", "email", "vneid_level", "payment_channel", "literacy",
+    "date_of_birth", "birth_province_code", "residence_province", "commune", "ward_code",
+    "address", "phone", "email", "vneid_level", "payment_channel", "literacy",
 )  # fmt: skip
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 BODY_KINDS = ("json", "form", "body", "files")

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from functools import cache
 from typing import Any
 
-from loadgen.addresses import COMMUNE_PREFIX, WARD_PREFIX
+from loadgen.addresses import official_wards
 from loadgen.ages import MAX_AGE, MIN_AGE, REFERENCE_DATE, age_on
 from loadgen.cccd import FIRST_CENTURY, LAST_CENTURY, parse_cccd
 from loadgen.geography import geography
@@ -30,10 +30,10 @@ from loadgen.vntext import ascii_token, is_name_word
 GENDERS = ("male", "female")
 FIELD_NAMES = (
     "cccd", "full_name", "family_name", "middle_name", "given_name", "gender",
-    "date_of_birth", "birth_province_code", "residence_province", "commune", "address",
-    "phone", "email", "vneid_level", "payment_channel", "literacy",
+    "date_of_birth", "birth_province_code", "residence_province", "commune", "ward_code",
+    "address", "phone", "email", "vneid_level", "payment_channel", "literacy",
 )  # fmt: skip
-"""Column order of exports."""
+"""Column order of exports (the order of :class:`Citizen`'s fields)."""
 
 _EMAIL = re.compile(r"(?P<local>[a-z0-9]+(?:\.[a-z0-9]+)*)@(?P<domain>[a-z0-9-]+(?:\.[a-z0-9-]+)+)")
 _HOUSE = re.compile(r"(?:Số \d{1,4}|(?:Thôn|Xóm|Ấp) \d{1,3})(?: (?:Ngõ|Hẻm) \d{1,4})?(?: .+)?")
@@ -52,7 +52,8 @@ class Citizen:
     date_of_birth: dt.date
     birth_province_code: str  # "001".."096", one of the old 63
     residence_province: str  # one of the 34 names in provinces.json
-    commune: str
+    commune: str  # official name of the ward, commune or special zone: "Phường Ba Đình"
+    ward_code: str  # its official code, 5 digits: "00004"
     address: str
     phone: str
     email: str
@@ -164,31 +165,49 @@ def is_valid_residence_province(name: object) -> bool:
     return isinstance(name, str) and name in geography().residence_names
 
 
-def is_valid_commune(commune: object) -> bool:
-    """ "Phường <name>" or "Xã <name>", the name one or more name words."""
+def is_valid_commune(commune: object, *, residence_province: str | None = None) -> bool:
+    """An official commune-level unit's name ("Phường Ba Đình", "Xã Tân An", "Đặc khu Côn
+    Đảo"), of the 34-unit ``residence_province`` when given (see :mod:`loadgen.addresses`)."""
     if not isinstance(commune, str):
         return False
-    prefix, _, name = commune.partition(" ")
-    return prefix in (WARD_PREFIX, COMMUNE_PREFIX) and all(
-        map(is_name_word, name.split(" ")) if name else [False]
+    units = official_wards().units_by_name.get(commune)
+    if units is None:
+        return False
+    return residence_province is None or _residence_index().get(residence_province) in units
+
+
+def is_valid_ward_code(
+    code: object, *, commune: str | None = None, residence_province: str | None = None
+) -> bool:
+    """The official code (5 digits) of a commune-level unit, named ``commune`` and in
+    ``residence_province`` when they are given."""
+    wards = official_wards()
+    index = wards.by_code.get(code) if isinstance(code, str) else None
+    if index is None:
+        return False
+    if commune is not None and wards.names[index] != commune:
+        return False
+    return residence_province is None or _residence_index().get(residence_province) == int(
+        wards.unit[index]
     )
 
 
 def is_valid_address(
     address: object, *, commune: str | None = None, residence_province: str | None = None
 ) -> bool:
-    """ "<house[ lane][ street]>, <commune>, <Thành phố|Tỉnh> <unit>", agreeing with the fields."""
+    """ "<house[ lane][ street]>, <commune>, <Thành phố|Tỉnh> <unit>", the commune in that unit,
+    agreeing with the fields given."""
     if not isinstance(address, str):
         return False
     pieces = address.split(", ")
-    if len(pieces) != 3 or _HOUSE.fullmatch(pieces[0]) is None or not is_valid_commune(pieces[1]):
+    if len(pieces) != 3 or _HOUSE.fullmatch(pieces[0]) is None:
         return False
-    labels = _residence_labels()
-    if pieces[2] not in labels:
+    unit = _residence_labels().get(pieces[2])
+    if unit is None or not is_valid_commune(pieces[1], residence_province=unit):
         return False
     if commune is not None and pieces[1] != commune:
         return False
-    return residence_province is None or labels[pieces[2]] == residence_province
+    return residence_province is None or unit == residence_province
 
 
 def is_valid_phone(phone: object) -> bool:
@@ -261,7 +280,10 @@ def citizen_errors(citizen: Citizen) -> list[str]:
         "date_of_birth": is_valid_date_of_birth(c.date_of_birth),
         "birth_province_code": is_valid_birth_province_code(c.birth_province_code),
         "residence_province": is_valid_residence_province(c.residence_province),
-        "commune": is_valid_commune(c.commune),
+        "commune": is_valid_commune(c.commune, residence_province=c.residence_province),
+        "ward_code": is_valid_ward_code(
+            c.ward_code, commune=c.commune, residence_province=c.residence_province
+        ),
         "address": is_valid_address(
             c.address, commune=c.commune, residence_province=c.residence_province
         ),
@@ -281,6 +303,11 @@ def is_valid_citizen(citizen: Citizen) -> bool:
 @cache
 def _birth_codes() -> frozenset[str]:
     return frozenset(geography().birth_codes)
+
+
+@cache
+def _residence_index() -> dict[str, int]:
+    return {name: i for i, name in enumerate(geography().residence_names)}
 
 
 @cache

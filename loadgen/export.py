@@ -9,7 +9,8 @@ JSON Lines has one object per citizen, ``vneid_level`` a number, every other val
 Writing renders rows in bulk from the population's columns (see :mod:`loadgen.render`),
 to a temporary file renamed into place at the end, so a reader never sees half a file.
 Reading checks every value with the field validators of :mod:`loadgen.citizen`, the ID
-number against date of birth, gender and birth province, and that no ID number repeats;
+number against date of birth, gender and birth province, the ward's name and code
+against the official list and the residence province, and that no ID number repeats;
 the first problem is raised as one :class:`~dvcschema.errors.ConfigError` line.
 """
 
@@ -29,7 +30,9 @@ from loadgen.population import Population
 from loadgen.render import Coded, Const, Field, Part, render, render_strings, single_part
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl"}
-CHUNK_ROWS = 65_536
+CHUNK_ROWS = 16_384
+"""Rows rendered at a time: the row matrix, its copy and its text (~15 MB for a CSV chunk)
+stay in a 32 MB L3 cache; 65,536 rows made the CSV export ~1.5x slower here."""
 _CSV_SPECIAL = (",", '"', "\r", "\n")
 
 
@@ -214,6 +217,7 @@ def _field_validators() -> dict[str, Callable[[str], bool]]:
         "date_of_birth": _is_adult_iso_date,
         "birth_province_code": v.is_valid_birth_province_code,
         "residence_province": v.is_valid_residence_province, "commune": v.is_valid_commune,
+        "ward_code": v.is_valid_ward_code,
         "address": v.is_valid_address, "phone": v.is_valid_phone, "email": v.is_valid_email,
         "vneid_level": lambda text: text in ("1", "2"),
         "payment_channel": v.is_valid_payment_channel, "literacy": v.is_valid_literacy,
@@ -238,7 +242,7 @@ _CENTURY_GENDER = {
 
 def _row_problem(row: tuple[str, ...]) -> tuple[str, str] | None:
     """(field, message) for the first disagreement between fields of one row, or None."""
-    (cccd, full, family, middle, given, gender, born, code, residence, commune, address) = row
+    (cccd, full, family, middle, given, gender, born, code, residence, commune, ward, address) = row
     if (
         cccd[:3] != code
         or cccd[3] != _CENTURY_GENDER.get((born[:2], gender))
@@ -257,12 +261,14 @@ def _row_problem(row: tuple[str, ...]) -> tuple[str, str] | None:
         return "middle_name", f"{middle!r} is not a middle name for a {gender}"
     if not v.is_valid_address(address, commune=commune, residence_province=residence):
         return "address", f"{address!r} is not in {commune!r}, {residence!r}"
+    if not v.is_valid_ward_code(ward, commune=commune, residence_province=residence):
+        return "ward_code", f"{ward!r} is not the code of {commune!r} in {residence!r}"
     return None
 
 
 _ROW_FIELDS = (
     "cccd", "full_name", "family_name", "middle_name", "given_name", "gender", "date_of_birth",
-    "birth_province_code", "residence_province", "commune", "address",
+    "birth_province_code", "residence_province", "commune", "ward_code", "address",
 )  # fmt: skip
 
 

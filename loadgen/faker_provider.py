@@ -100,12 +100,13 @@ class VietnameseCitizenProvider(BaseProvider):
         prefix = int(self.random_element(_tables()["prefix"]))
         return f"0{prefix:02d}" + self.numerify("#######")
 
-    def vn_address(self, residence: int, urban: bool) -> tuple[str, str]:
+    def vn_address(self, residence: int, urban: bool) -> tuple[str, str, str]:
+        """(official ward name, its code, address) in the unit ``residence``."""
         tables = addresses.address_tables()
+        wards = addresses.official_wards()
         south = bool(tables.southern_unit[residence])
-        commune = tables.communes[
-            self.random_int(0, tables.n_wards - 1) + (0 if urban else tables.n_wards)
-        ]
+        ward = int(self.random_element(wards.pool(residence, urban)))
+        commune = wards.names[ward]
         if urban:
             house = f"Số {self.random_int(1, addresses.MAX_HOUSE_NUMBER)}"
             if self.generator.random.random() < addresses.LANE_SHARE:
@@ -120,7 +121,8 @@ class VietnameseCitizenProvider(BaseProvider):
                 else self.random_element(addresses.NORTHERN_HAMLET_WORDS)
             )
             house = f"{word} {self.random_int(1, addresses.MAX_HAMLET_NUMBER)}"
-        return commune, f"{house}, {commune}, {geography().residence_label(residence)}"
+        label = geography().residence_label(residence)
+        return commune, wards.codes[ward], f"{house}, {commune}, {label}"
 
     def vn_email(self, family: str, middle: str, given: str, birth_year: int) -> str:
         pattern = str(self.random_element(_tables()["pattern"]))
@@ -142,7 +144,7 @@ class VietnameseCitizenProvider(BaseProvider):
         middle = self.vn_middle_name(gender, born.year)
         given = self.vn_given_name(gender)
         urban = self.generator.random.random() < geo.urban_share[residence]
-        commune, address = self.vn_address(residence, urban)
+        commune, ward_code, address = self.vn_address(residence, urban)
         shares = segments.expected_literacy_shares(ages.age_on(born), urban)
         literacy = str(self.random_element(OrderedDict(shares)))
         level2 = self.generator.random.random() < segments.VNEID_LEVEL2_SHARE[literacy]
@@ -157,6 +159,7 @@ class VietnameseCitizenProvider(BaseProvider):
             birth_province_code=geo.birth_codes[birth],
             residence_province=geo.residence_names[residence],
             commune=commune,
+            ward_code=ward_code,
             address=address,
             phone=self.vn_phone(),
             email=self.vn_email(family, middle, given, born.year),

@@ -9,7 +9,8 @@ industrial north and the Central Highlands; small elsewhere). A native is born i
 of the old provinces that merged into the unit, weighted by their 2019 populations;
 a migrant in any other old province, weighted the same way. The residence frequencies
 therefore match the population weights exactly in expectation, and most citizens live
-where they were born.
+where they were born. :func:`match_units` finds the 34 units in another official list
+(the ward list of :mod:`loadgen.addresses`) by admin code and name.
 
 References
 ----------
@@ -24,6 +25,7 @@ References
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -32,7 +34,9 @@ import numpy as np
 import numpy.typing as npt
 from faker.providers.address.vi_VN import Provider as FakerAddressVi
 
+from dvcschema.errors import ConfigError
 from loadgen.sampling import Categorical
+from loadgen.vntext import fold_diacritics
 from models._rng import RngLike, as_generator
 
 OLD_PROVINCE_POPULATION_2019: dict[str, int] = {
@@ -73,6 +77,9 @@ URBAN_SHARE: dict[str, float] = {
     "Vĩnh Long": 0.15, "Sơn La": 0.14,
 }  # fmt: skip
 """Share of residents in wards (urban) rather than communes (estimates; national 34.4% in 2019)."""
+
+UNIT_NAME_PREFIXES = ("Thành phố ", "Tỉnh ")
+"""Words before a unit's name in official lists ("Thành phố Hà Nội"), dropped to compare."""
 
 SOUTHERN_BIRTH_CODE_FROM = "045"
 """Quảng Trị and further south count as southern for name spellings (see names.py)."""
@@ -195,3 +202,57 @@ def sample_urban(residence: npt.ArrayLike, rng: RngLike = None) -> npt.NDArray[n
     generator = as_generator(rng)
     unit = np.asarray(residence, dtype=np.int64)
     return generator.random(unit.size) < geography().urban_share[unit]
+
+
+def normalised_unit_name(name: str) -> str:
+    """A unit's name for comparison: no "Thành phố"/"Tỉnh", no diacritics, one space, lowercase.
+
+    Tone marks placed differently ("Khánh Hòa", "Khánh Hoà") and decomposed Unicode
+    compare equal.
+
+    >>> normalised_unit_name("Thành phố  Hồ Chí Minh"), normalised_unit_name("Khánh Hoà")
+    ('ho chi minh', 'khanh hoa')
+    """
+    text = " ".join(name.split())
+    for prefix in UNIT_NAME_PREFIXES:
+        text = text.removeprefix(prefix)
+    return fold_diacritics(text).casefold()
+
+
+def match_units(official: Sequence[tuple[int, str]], *, source: str) -> tuple[int, ...]:
+    """Position in ``official`` of each of the 34 units, in ``geography().residence_names`` order.
+
+    A unit matches the official province with its admin code when their names agree
+    (see :func:`normalised_unit_name`); otherwise the one with its name, whatever the
+    code. Raises ConfigError naming every unit left without a match or matched twice.
+
+    Parameters
+    ----------
+    official : sequence of (int, str)
+        ``(code, name)`` of each province in an official list, e.g. ``(1, "Thành phố Hà Nội")``.
+    source : str
+        Where the list comes from, for the error message.
+    """
+    geo = geography()
+    by_code = {code: i for i, (code, _) in enumerate(official)}
+    by_name = {normalised_unit_name(name): i for i, (_, name) in enumerate(official)}
+    matches: list[int] = []
+    missing: list[str] = []
+    for name, code in zip(geo.residence_names, geo.residence_admin_codes, strict=True):
+        wanted = normalised_unit_name(name)
+        index = by_code.get(int(code))
+        if index is None or normalised_unit_name(official[index][1]) != wanted:
+            index = by_name.get(wanted)
+        if index is None:
+            missing.append(f"{name!r} (code {code})")
+        else:
+            matches.append(index)
+    if missing:
+        raise ConfigError(
+            f"no province for {', '.join(missing)} among {len(official)} official provinces",
+            source=source,
+        )
+    twice = sorted({official[i][1] for i in matches if matches.count(i) > 1})
+    if twice:
+        raise ConfigError(f"provinces matched by two units: {twice}", source=source)
+    return tuple(matches)

@@ -14,9 +14,10 @@ among the earlier citizens with the same six-digit prefix goes through a keyed
 permutation. A partition counts the prefixes of the citizens before its slice by
 drawing only their identity stream, so workers need no coordination.
 
-There is no per-citizen Faker call: Faker's word lists are read once (see
-:mod:`loadgen.names`, :mod:`loadgen.addresses`) and each field is a NumPy array of
-indices; text is produced in bulk by :mod:`loadgen.render` when written or read.
+There is no per-citizen Faker call: Faker's word lists and the official ward list are
+read once (see :mod:`loadgen.names`, :mod:`loadgen.addresses`) and each field is a NumPy
+array of indices (``commune`` and ``ward_code`` share one: the ward's name and code);
+text is produced in bulk by :mod:`loadgen.render` when written or read.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _details(identity: Identity, rng: RngLike) -> dict[str, npt.NDArray[Any]]:
     literacy = segments.sample_literacy(identity.age, urban, generator)
     return {
         "family": family, "middle": middle, "given": given,
-        "commune": address.commune, "house": address.house, "lane": address.lane,
+        "ward": address.ward, "house": address.house, "lane": address.lane,
         "street": address.street, "phone": phone, "email_slots": email.slots,
         "email_number": email.number, "email_domain": email.domain, "literacy": literacy,
         "vneid": segments.sample_vneid_levels(literacy, generator),
@@ -193,6 +194,7 @@ def _vocabs() -> dict[str, Vocab]:
     geo = geography.geography()
     tables = names.name_tables()
     address = addresses.address_tables()
+    wards = addresses.official_wards()
     mail = emails.email_tables()
     days = np.arange(
         np.datetime64(ages.EARLIEST_BIRTH_DATE), np.datetime64(ages.LATEST_BIRTH_DATE) + 1
@@ -203,7 +205,8 @@ def _vocabs() -> dict[str, Vocab]:
         "day": Vocab.of(days.astype(str).tolist()), "birth": Vocab.of(geo.birth_codes),
         "residence": Vocab.of(geo.residence_names),
         "label": Vocab.of([geo.residence_label(i) for i in range(len(geo.residence_names))]),
-        "commune": Vocab.of(address.communes), "house": Vocab.of(address.houses),
+        "commune": Vocab.of(wards.names), "ward_code": Vocab.of(wards.codes),
+        "house": Vocab.of(address.houses),
         "lane": Vocab.of(address.lanes), "street": Vocab.of(address.streets),
         "token": Vocab.of(mail.tokens), "number": Vocab.of(mail.numbers),
         "domain": Vocab.of(mail.domains),
@@ -217,7 +220,7 @@ def _fields(a: Mapping[str, npt.NDArray[Any]]) -> dict[str, Field]:
     v = _vocabs()
     first_day = (ages.EARLIEST_BIRTH_DATE - _EPOCH).days
     family, middle, given = (Coded(v[k], a[k]) for k in ("family", "middle", "given"))
-    commune = Coded(v["commune"], a["commune"])
+    commune = Coded(v["commune"], a["ward"])
     slots = a["email_slots"]
     return {
         "cccd": Field((Digits(a["cccd"], 12),)),
@@ -230,6 +233,7 @@ def _fields(a: Mapping[str, npt.NDArray[Any]]) -> dict[str, Field]:
         "birth_province_code": Field((Coded(v["birth"], a["birth"]),)),
         "residence_province": Field((Coded(v["residence"], a["residence"]),)),
         "commune": Field((commune,)),
+        "ward_code": Field((Coded(v["ward_code"], a["ward"]),)),
         "address": Field(
             (
                 *(Coded(v[k], a[k]) for k in ("house", "lane", "street")),

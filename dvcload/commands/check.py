@@ -16,8 +16,8 @@ from contextlib import ExitStack
 from dvcload.run_setup import announced_policy, prepare_run, resolve_scenario, start_embedded_portal
 from dvcschema.errors import ScenarioError
 from dvcschema.scenario import PopulationSpec, load_scenario
-from dvcschema.userclass import UserClassTraffic
 from dvcschema.settings import Overrides
+from dvcschema.userclass import UserClassTraffic
 
 NAME = "check"
 HELP = "Run one slow session of each journey against the target, printing every step."

@@ -36,6 +36,7 @@ from loadgen.citizen import (
     is_valid_phone,
     is_valid_residence_province,
     is_valid_vneid_level,
+    is_valid_ward_code,
 )
 from loadgen.geography import geography
 from loadgen.vntext import ascii_token, fold_diacritics, is_vietnamese_syllable
@@ -50,8 +51,9 @@ GOOD = Citizen(
     date_of_birth=dt.date(1990, 3, 14),
     birth_province_code="079",
     residence_province="Hồ Chí Minh",
-    commune="Phường Tân An",
-    address="Số 12 Hẻm 5 Đường Lê Lợi, Phường Tân An, Thành phố Hồ Chí Minh",
+    commune="Phường Sài Gòn",
+    ward_code="26740",
+    address="Số 12 Hẻm 5 Đường Lê Lợi, Phường Sài Gòn, Thành phố Hồ Chí Minh",
     phone="0912345678",
     email="hanh.tran1990@gmail.com",
     vneid_level=2,
@@ -111,6 +113,11 @@ def test_century_gender_digit_follows_the_published_table(
         ({"birth_province_code": "003"}, "birth_province_code"),  # no such code
         ({"residence_province": "Bình Dương"}, "residence_province"),  # merged away in 2025
         ({"commune": "Quận 1"}, "commune"),
+        ({"commune": "Phường Hoàn Kiếm"}, "commune"),  # a real ward, of Hà Nội
+        ({"ward_code": "00070"}, "ward_code"),  # Phường Hoàn Kiếm's code
+        ({"ward_code": "26743"}, "ward_code"),  # Phường Bến Thành's: same city, other ward
+        ({"ward_code": "26740 "}, "ward_code"),
+        ({"ward_code": ""}, "ward_code"),
         ({"address": "Số 12 Đường Lê Lợi, Phường Tân An, Thành phố Hà Nội"}, "address"),
         ({"phone": "0123456789"}, "phone"),
         ({"email": "hanh.nguyen1990@gmail.com"}, "email"),
@@ -289,8 +296,53 @@ def test_is_valid_address_and_commune() -> None:
         "Thôn 3, Xã Tân An, Huyện Nghĩa Đàn, Tỉnh Nghệ An"
     )  # no districts since 2025
     assert not is_valid_address("Thôn 3, Xã Tân An, Nghệ An")
-    assert is_valid_commune("Phường Tân Phú Đông") and not is_valid_commune("Phường")
-    assert not is_valid_commune("Quận Tân Phú")
+    assert not is_valid_address("Thôn 3, Xã Tân An, Thành phố Hà Nội")  # no Xã Tân An there
+    assert not is_valid_address("Thôn 3, Xã Tân An Xa, Tỉnh Nghệ An")  # not an official name
+
+
+@pytest.mark.parametrize(
+    ("commune", "province", "ok"),
+    [
+        ("Phường Ba Đình", "Hà Nội", True),
+        ("Xã Tân An", "Nghệ An", True),
+        ("Xã Tân An", "Hà Nội", False),
+        ("Phường B'Lao", "Lâm Đồng", True),  # apostrophe
+        ("Phường 1 Bảo Lộc", "Lâm Đồng", True),  # digit
+        ("Phường Văn Miếu - Quốc Tử Giám", "Hà Nội", True),
+        ("Đặc khu Côn Đảo", "Hồ Chí Minh", True),
+        ("Phường Rạch Dừa", "Hồ Chí Minh", True),  # two spaces in the package's data
+        ("Phường  Rạch Dừa", "Hồ Chí Minh", False),
+        ("Phường", None, False),
+        ("Quận Tân Phú", None, False),
+        ("Phường Tân Phú Đông", None, False),  # merged away in 2025
+        (None, None, False),
+    ],
+)
+def test_is_valid_commune_is_an_official_name_of_the_province(
+    commune: object, province: str | None, ok: bool
+) -> None:
+    assert is_valid_commune(commune, residence_province=province) is ok
+    if ok:
+        assert is_valid_commune(commune)
+
+
+@pytest.mark.parametrize(
+    ("code", "commune", "province", "ok"),
+    [
+        ("00004", "Phường Ba Đình", "Hà Nội", True),
+        ("00004", None, None, True),
+        ("4", None, None, False),
+        ("00004", "Phường Ngọc Hà", "Hà Nội", False),
+        ("00004", "Phường Ba Đình", "Huế", False),
+        ("20333", "Đặc khu Hoàng Sa", "Đà Nẵng", True),  # official, though never drawn
+        ("99999", None, None, False),
+        (4, None, None, False),
+    ],
+)
+def test_is_valid_ward_code_agrees_with_name_and_province(
+    code: object, commune: str | None, province: str | None, ok: bool
+) -> None:
+    assert is_valid_ward_code(code, commune=commune, residence_province=province) is ok
 
 
 def test_date_of_birth_must_be_an_adult_at_the_reference_date() -> None:
