@@ -31,6 +31,7 @@ from dvcschema.errors import DvcloadError, ScenarioError, TargetError, shown
 from dvcschema.load import ClosedLoad
 from dvcschema.scenario import Scenario, load_scenario
 from dvcschema.target import TargetPolicy
+from dvcschema.userclass import UserClassTraffic
 from loadgen import eventloop
 from loadgen.pacing import RateCeiling
 from loadgen.shapes import StagesShape
@@ -98,6 +99,13 @@ def _scenario(path: str) -> Scenario:
             "of users)",
             source=scenario.source,
             field="load.model",
+        )
+    if isinstance(scenario.traffic, UserClassTraffic):
+        raise ScenarioError(
+            "this scenario runs a Locust User class; run it with 'dvcload run', or its own "
+            "file with 'locust -f'",
+            source=scenario.source,
+            field="user_class",
         )
     return scenario
 
