@@ -153,6 +153,21 @@ def test_routes_are_spelled_only_in_their_home() -> None:
     )
 
 
+def test_the_load_generator_names_no_portals_routes() -> None:
+    """Traffic is data (DESIGN.md): ``loadgen`` runs journeys, it knows no portal's paths,
+    not even the reference portal's (those are in ``portal/journeys.py``)."""
+    routes_used = [
+        f"{file}:{line}"
+        for file, line, module in crossings("loadgen")
+        if module == "dvcschema.routes"
+    ]
+    allowed = ["loadgen/pyjourneys.py"]  # Route, the class that names a path template
+    assert [r for r in routes_used if r.split(":")[0] not in allowed] == []
+    for path in (REPO / "loadgen").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "REFERENCE_PORTAL" not in text and "from dvcschema import routes" not in text, path
+
+
 def test_the_literal_guard_sees_a_literal_but_not_prose(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text('"""summary.json in prose is fine."""\nPATH = "summary.json"\n')
