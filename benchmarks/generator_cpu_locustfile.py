@@ -104,3 +104,26 @@ class GuardedUser(GuardedHttpUser, BareUser):  # type: ignore[misc]
 
     abstract = False
     ceiling = RateCeiling(_scenario.load.max_request_rate)  # type: ignore[union-attr]
+
+
+class CheckedUser(BareUser):
+    """BareUser's requests checked as a careful hand-written Locust user checks them
+    (``catch_response``, the JSON body parsed and its keys looked at): where the
+    cost of content checks lies, apart from dvcload's own."""
+
+    abstract = False
+
+    @task
+    def browse(self) -> None:
+        services, form = routes.SERVICES, routes.SERVICE_FORM
+        with self.client.get(
+            services.path(), name=services.path_name, catch_response=True
+        ) as reply:
+            codes = [s["code"] for s in reply.json()["services"]]
+            if not codes:
+                reply.failure("no service")
+        with self.client.get(
+            form.path(code=codes[0]), name=form.path_name, catch_response=True
+        ) as reply:
+            if "fields" not in reply.json():
+                reply.failure("no fields")

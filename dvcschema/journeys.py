@@ -93,6 +93,11 @@ class Request:
         return status in self.expect if self.expect else 200 <= status < 300
 
     @cached_property
+    def label(self) -> str:
+        """The request's name without its method (Locust prefixes the method itself)."""
+        return self.name.split(" ", 1)[1]
+
+    @cached_property
     def reads(self) -> frozenset[str]:
         """The kinds of extractor its captures and checks use (``json``, ``cookie``...),
         known once so that a response is only parsed for what is read."""

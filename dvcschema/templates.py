@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from dvcschema.errors import shown
@@ -99,6 +100,11 @@ class Template:
     @property
     def is_literal(self) -> bool:
         return not self.variables
+
+    @cached_property
+    def static(self) -> str | None:
+        """The text when it has no placeholder (rendered once), else ``None``."""
+        return None if self.variables else "".join(p for p in self.parts if isinstance(p, str))
 
     def render(
         self, captured: Mapping[str, Any], citizen: Mapping[str, Any], env: Mapping[str, str]

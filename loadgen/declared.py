@@ -89,15 +89,18 @@ class DeclaredJourneys:
         self, visit: Visit, state: SessionState, step: Request, captured: Mapping[str, Any]
     ) -> dict[str, Any] | None:
         render = _Renderer(captured, state.citizen, self.env)
-        headers = {**state.headers, **{k: render(v) for k, v in step.headers.items()}}
+        if step.headers:
+            headers = {**state.headers, **{k: render(v) for k, v in step.headers.items()}}
+        else:
+            headers = state.headers
         kwargs: dict[str, Any] = {"headers": headers} if headers else {}
-        kwargs.update(_body(step, render, visit))
-        name = step.name.split(" ", 1)[1]  # Locust prefixes the method itself
+        if step.body_kind is not None:
+            kwargs.update(_body(step, render, visit))
         return send(
             visit,
             step.method,
             render(step.path),
-            name,
+            step.label,
             inspect=lambda resp: self._inspect(resp, step, render, visit),
             **kwargs,
         )
@@ -144,13 +147,19 @@ class DeclaredJourneys:
             visit.ledger.dossier_acknowledged(value, str(state.citizen.get("cccd", "")))
 
 
-@dataclass(frozen=True)
 class _Renderer:
-    captured: Mapping[str, Any]
-    citizen: Mapping[str, Any]
-    env: Mapping[str, str]
+    """Templates rendered from one step's values (a plain class: one per request)."""
+
+    __slots__ = ("captured", "citizen", "env")
+
+    def __init__(
+        self, captured: Mapping[str, Any], citizen: Mapping[str, Any], env: Mapping[str, str]
+    ) -> None:
+        self.captured, self.citizen, self.env = captured, citizen, env
 
     def __call__(self, template: Template) -> str:
+        if template.static is not None:  # no placeholder: the text itself
+            return template.static
         return template.render(self.captured, self.citizen, self.env)
 
     def with_values(self, found: Mapping[str, Any]) -> _Renderer:

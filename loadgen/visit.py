@@ -135,13 +135,17 @@ def backoff_s(policy: RetryPolicy, retry: int, rng: random.Random) -> float:
     return rng.uniform(0.0, min(policy.backoff_max_s, policy.backoff_s * 2 ** (retry - 1)))
 
 
-@dataclass(frozen=True)
 class _Request:
-    method: str
-    path: str
-    name: str
-    inspect: Inspect
-    kwargs: dict[str, Any]
+    """One request to (re)send: a plain class, made once per request on the hot path."""
+
+    __slots__ = ("inspect", "kwargs", "method", "name", "path")
+
+    def __init__(
+        self, method: str, path: str, name: str, inspect: Inspect, kwargs: dict[str, Any]
+    ) -> None:
+        self.method, self.path, self.name, self.inspect, self.kwargs = (
+            method, path, name, inspect, kwargs,
+        )  # fmt: skip
 
 
 def _attempt(visit: Visit, r: _Request) -> tuple[Any | None, float | None]:
