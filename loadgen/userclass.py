@@ -226,14 +226,12 @@ class GuardedRequestsSession(RefusingSession, HttpSession):
         pool_manager: Any = None,
     ) -> None:
         super().__init__(base_url, request_event, user, pool_manager=pool_manager)
-        self.policy, self.ceiling, self.paid = policy, ceiling, 0
+        self.ceiling, self.paid = ceiling, 0
+        self.guard(policy)
         adapter = _GuardedAdapter(self, pool_manager=pool_manager)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
         self.max_redirects = policy.max_redirects  # followed only if the policy says so
-        self.refusal: str | None = (
-            policy.url_refusal(self.base_url) if self.base_url else "no target host was given"
-        )
 
     def request(  # type: ignore[override]  # the same call, its keywords passed on
         self,

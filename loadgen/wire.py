@@ -97,6 +97,13 @@ class RefusingSession:
     base_url: str | None
     request_event: Any
 
+    def guard(self, policy: TargetPolicy) -> None:
+        """Bind ``policy``; this session's own host is judged once, now."""
+        self.policy = policy
+        self.refusal = (
+            policy.url_refusal(self.base_url) if self.base_url else "no target host was given"
+        )
+
     def check_before_sending(self, method: str, name: str | None, url: str) -> None:
         """Raise ``StopUser`` (the refusal recorded) when ``url`` may not be sent."""
         absolute = url[:8].lower().startswith(("http://", "https://"))  # HTTP:// too
@@ -146,10 +153,7 @@ class GuardedSession(RefusingSession, FastHttpSession):
     ) -> None:
         super().__init__(base_url, request_event, user, **kwargs)
         self.client = guard_agent(self.client, policy, ceiling)
-        self.policy = policy
-        self.refusal = (
-            policy.url_refusal(self.base_url) if self.base_url else "no target host was given"
-        )
+        self.guard(policy)
         self._prepaid = False
 
     def prepay(self) -> None:
