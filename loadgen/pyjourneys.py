@@ -69,6 +69,11 @@ class Reply:
     def content(self) -> bytes:
         return bytes(self._response.content or b"")
 
+    @property
+    def status_code(self) -> int:
+        """``status``, by the name Locust's and requests' responses use."""
+        return self.status
+
     def json(self) -> Any:
         """The body parsed as JSON (``ValueError`` when it is not JSON)."""
         if self._json is _UNPARSED:
@@ -81,7 +86,20 @@ log = logging.getLogger(__name__)
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-Check = Callable[[Reply], str | None]
+Check = Callable[[Reply], str | bool | None]
+
+
+def _verdict(check: Check, reply: Reply, label: str) -> str | None:
+    """What is wrong with ``reply`` by ``check``: it returns ``None`` or ``True`` when
+    the reply is right, the problem as text or ``False`` when it is not; an exception
+    in it (a missing key, a body that is not JSON) is a problem too."""
+    try:
+        verdict = check(reply)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if verdict is None or verdict is True:
+        return None
+    return f"check failed on {label}" if verdict is False else str(verdict)
 
 
 @dataclass
@@ -128,10 +146,7 @@ class Http:
             if (status not in expected) if expected else not 200 <= status < 300:
                 return f"HTTP {status}", None
             reply = Reply(resp)
-            try:
-                problem = check(reply) if check is not None else None
-            except (ValueError, KeyError, TypeError, IndexError) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+            problem = _verdict(check, reply, label) if check is not None else None
             return (f"content check: {problem}", None) if problem else (None, reply)
 
         try:

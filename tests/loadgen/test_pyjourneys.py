@@ -153,3 +153,16 @@ def test_a_when_function_sees_the_citizen_and_the_sessions_state() -> None:
     assert journey.applies_to({}, {"level": 2}) and not journey.applies_to({}, {"level": 1})
     fields = PyJourney("status", lambda c, h: None, {"vneid_level": "2"})
     assert fields.applies_to({"vneid_level": 2}) and not fields.applies_to({"vneid_level": 1})
+
+
+def test_a_check_may_answer_true_false_or_what_is_wrong() -> None:
+    answers = [Answer(200, {"ok": True}) for _ in range(4)]
+    http = _http(Client(*answers))
+    assert http.get("/a", check=lambda r: r.json()["ok"]).status_code == 200  # True: right
+    assert http.get("/a", check=lambda r: None).status == 200
+    with pytest.raises(StepFailed):
+        http.get("/a", check=lambda r: False)
+    with pytest.raises(StepFailed):
+        http.get("/a", check=lambda r: "trang_thai is not moi")
+    assert answers[2].outcome == "failure: content check: check failed on /a"
+    assert answers[3].outcome == "failure: content check: trang_thai is not moi"
