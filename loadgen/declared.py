@@ -32,6 +32,7 @@ class SessionState:
     citizen: Mapping[str, Any]
     captured: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    last_dossier: str = ""  # the last dossier a `record: dossier` step noted
 
     @property
     def state(self) -> Mapping[str, Any]:
@@ -140,11 +141,17 @@ class DeclaredJourneys:
     def _record(
         self, visit: Visit, state: SessionState, step: Request, found: dict[str, Any]
     ) -> None:
+        """``record: dossier`` notes the step's first capture as a dossier the target
+        acknowledged; ``record: payment`` notes it as a payment the target confirmed,
+        for the last dossier this session noted."""
         if step.record is None or not found:
             return
         value = as_text(next(iter(found.values())))
         if step.record == "dossier":
             visit.ledger.dossier_acknowledged(value, str(state.citizen.get("cccd", "")))
+            state.last_dossier = value
+        elif step.record == "payment":
+            visit.ledger.payment_confirmed(value, state.last_dossier)
 
 
 class _Renderer:

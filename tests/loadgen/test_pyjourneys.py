@@ -166,3 +166,38 @@ def test_a_check_may_answer_true_false_or_what_is_wrong() -> None:
         http.get("/a", check=lambda r: "trang_thai is not moi")
     assert answers[2].outcome == "failure: content check: check failed on /a"
     assert answers[3].outcome == "failure: content check: trang_thai is not moi"
+
+
+def test_declared_record_steps_note_dossiers_and_their_payments_in_the_ledger() -> None:
+    from dvcschema.fields import Fields
+    from dvcschema.journeys import Context, parse_traffic
+    from dvcschema.yamlio import parse_yaml
+    from loadgen.declared import DeclaredJourneys
+
+    text = """\
+journeys:
+  pay:
+    steps:
+      - post: /ho-so
+        capture: {code: "json:$.ma"}
+        record: dossier
+      - post: /ho-so/{code}/thanh-toan
+        capture: {paid: "json:$.ma_gd"}
+        record: payment
+"""
+    data = parse_yaml(text, "s.yaml")
+    journeys = Fields(data, source="s.yaml").section("journeys")
+    traffic = parse_traffic(None, journeys, Context(citizen_fields=frozenset({"cccd"}), env={}))
+    notes: list[tuple[str, ...]] = []
+    ledger = type("L", (), {
+        "dossier_acknowledged": lambda self, code, cccd: notes.append(("dossier", code, cccd)),
+        "payment_confirmed": lambda self, pid, code: notes.append(("payment", pid, code)),
+    })()  # fmt: skip
+    client = Client(Answer(201, {"ma": "HS-1"}), Answer(200, {"ma_gd": "GD-9"}))
+    visit = _http(client).visit
+    visit.ledger = ledger
+    engine = DeclaredJourneys(traffic, {})
+    state = engine.start(visit, {"cccd": "001203012345"})
+    assert state is not None and engine.run(visit, state, "pay")
+    assert client.sent[1][1] == "/ho-so/HS-1/thanh-toan"
+    assert notes == [("dossier", "HS-1", "001203012345"), ("payment", "GD-9", "HS-1")]
