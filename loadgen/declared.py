@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from locust.exception import StopUser
+
 from dvcschema.journeys import DeclaredTraffic, Journey, Request, Step, Think
 from dvcschema.pyjourneys import PythonTraffic
 from dvcschema.templates import Template, as_text, is_json, parse_json
@@ -97,14 +99,20 @@ class DeclaredJourneys:
         kwargs: dict[str, Any] = {"headers": headers} if headers else {}
         if step.body_kind is not None:
             kwargs.update(_body(step, render, visit))
-        return send(
-            visit,
-            step.method,
-            render(step.path),
-            step.label,
-            inspect=lambda resp: self._inspect(resp, step, render, visit),
-            **kwargs,
-        )
+        target = render(step.path)
+        try:
+            return send(
+                visit,
+                step.method,
+                target,
+                step.label,
+                inspect=lambda resp: self._inspect(resp, step, render, visit),
+                **kwargs,
+            )
+        except StopUser:
+            if target[:8].lower().startswith(("http://", "https://")):
+                return None  # a captured URL off the target: refused, not sent; the journey ends
+            raise  # the target itself is refused: this user stops (loadgen.wire)
 
     def _inspect(
         self, resp: Any, step: Request, render: _Renderer, visit: Visit

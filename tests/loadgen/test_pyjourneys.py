@@ -201,3 +201,35 @@ journeys:
     assert state is not None and engine.run(visit, state, "pay")
     assert client.sent[1][1] == "/ho-so/HS-1/thanh-toan"
     assert notes == [("dossier", "HS-1", "001203012345"), ("payment", "GD-9", "HS-1")]
+
+
+def test_a_declared_step_to_a_captured_url_off_the_target_is_refused_not_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dvcschema.fields import Fields
+    from dvcschema.journeys import Context, parse_traffic
+    from dvcschema.yamlio import parse_yaml
+    from loadgen.declared import DeclaredJourneys
+
+    def no_connection(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"a connection was attempted: {args}")
+
+    for module in (socket, gevent.socket):
+        monkeypatch.setattr(module, "create_connection", no_connection)
+    text = 'journeys:\n  follow:\n    steps:\n      - get: "{citizen.next}"\n'
+    journeys = Fields(parse_yaml(text, "s.yaml"), source="s.yaml").section("journeys")
+    context = Context(citizen_fields=frozenset({"next"}), env={})
+    engine = DeclaredJourneys(parse_traffic(None, journeys, context), {})
+    events = Events()
+    failures: list[str] = []
+    events.request.add_listener(
+        lambda exception=None, **_: failures.append(str(exception)) if exception else None
+    )
+    session = GuardedSession(
+        "http://127.0.0.1:9", events.request, None, policy=TargetPolicy(), ceiling=None
+    )
+    visit = _http(session).visit
+    state = engine.start(visit, {"next": "http://203.0.113.7/steal"})
+    assert state is not None
+    assert engine.run(visit, state, "follow") is False  # the journey ends; the user goes on
+    assert len(failures) == 1 and "not sent" in failures[0]
