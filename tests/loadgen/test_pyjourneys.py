@@ -53,6 +53,27 @@ class Client:
         return cm()
 
 
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> tuple[GuardedSession, list[str]]:
+    """A guarded session for 127.0.0.1 under the default policy, in a process that may
+    open no connection at all, and the failures it records."""
+
+    def no_connection(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"a connection was attempted: {args}")
+
+    for module in (socket, gevent.socket):  # nothing may leave this process
+        monkeypatch.setattr(module, "create_connection", no_connection)
+    events = Events()
+    failures: list[str] = []
+    events.request.add_listener(
+        lambda exception=None, **_: failures.append(str(exception)) if exception else None
+    )
+    session = GuardedSession(
+        "http://127.0.0.1:9", events.request, None, policy=TargetPolicy(), ceiling=None
+    )
+    return session, failures
+
+
 def _http(client: Any) -> Http:
     visit = Visit(
         client=client, citizen=None, rng=random.Random(1), services={"a": 1.0},
@@ -108,21 +129,9 @@ def test_expect_lists_the_statuses_accepted() -> None:
 
 
 def test_an_absolute_url_outside_the_policy_is_refused_never_sent_and_ends_the_journey(
-    monkeypatch: pytest.MonkeyPatch,
+    offline: tuple[GuardedSession, list[str]],
 ) -> None:
-    def no_connection(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"a connection was attempted: {args}")
-
-    for module in (socket, gevent.socket):  # nothing may leave this process
-        monkeypatch.setattr(module, "create_connection", no_connection)
-    events = Events()
-    failures: list[str] = []
-    events.request.add_listener(
-        lambda exception=None, **_: failures.append(str(exception)) if exception else None
-    )
-    session = GuardedSession(
-        "http://127.0.0.1:9", events.request, None, policy=TargetPolicy(), ceiling=None
-    )
+    session, failures = offline
     http = _http(session)
     with pytest.raises(StepFailed, match="refused, not sent"):
         http.get("http://203.0.113.7/steal?cccd=001203012345")
@@ -204,30 +213,18 @@ journeys:
 
 
 def test_a_declared_step_to_a_captured_url_off_the_target_is_refused_not_sent(
-    monkeypatch: pytest.MonkeyPatch,
+    offline: tuple[GuardedSession, list[str]],
 ) -> None:
     from dvcschema.fields import Fields
     from dvcschema.journeys import Context, parse_traffic
     from dvcschema.yamlio import parse_yaml
     from loadgen.declared import DeclaredJourneys
 
-    def no_connection(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"a connection was attempted: {args}")
-
-    for module in (socket, gevent.socket):
-        monkeypatch.setattr(module, "create_connection", no_connection)
     text = 'journeys:\n  follow:\n    steps:\n      - get: "{citizen.next}"\n'
     journeys = Fields(parse_yaml(text, "s.yaml"), source="s.yaml").section("journeys")
     context = Context(citizen_fields=frozenset({"next"}), env={})
     engine = DeclaredJourneys(parse_traffic(None, journeys, context), {})
-    events = Events()
-    failures: list[str] = []
-    events.request.add_listener(
-        lambda exception=None, **_: failures.append(str(exception)) if exception else None
-    )
-    session = GuardedSession(
-        "http://127.0.0.1:9", events.request, None, policy=TargetPolicy(), ceiling=None
-    )
+    session, failures = offline
     visit = _http(session).visit
     state = engine.start(visit, {"next": "http://203.0.113.7/steal"})
     assert state is not None
