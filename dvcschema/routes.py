@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import quote
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -54,7 +55,7 @@ class Route:
     def key(self) -> str:
         return f"{self.method} {self.template}"
 
-    @property
+    @cached_property
     def path_name(self) -> str:
         """The template with its placeholders in brackets: ``/dossiers/[code]``."""
         return _PLACEHOLDER.sub(r"[\1]", self.template)
@@ -63,12 +64,14 @@ class Route:
     def name(self) -> str:
         return f"{self.method} {self.path_name}"
 
-    @property
+    @cached_property
     def placeholders(self) -> tuple[str, ...]:
         return tuple(_PLACEHOLDER.findall(self.template))
 
     def path(self, **values: object) -> str:
         """The path of one request: each placeholder replaced by its value, encoded."""
+        if not self.placeholders:
+            return self.template  # nothing to fill (the common case: said once, here)
         missing = set(self.placeholders) - set(values)
         if missing:
             raise KeyError(f"{self.key} needs {', '.join(sorted(missing))}")
