@@ -54,9 +54,9 @@ def _check_one(
     assert workload.traffic is not None
     journey = workload.traffic.traffic.journeys[name]
     say(f"journey {name}")
+    static = not callable(getattr(journey, "when", None))  # else asked after the login
     for _ in range(MAX_CITIZENS_TRIED):
         visit: Visit = user.new_visit()
-        static = not callable(getattr(journey, "when", None))
         if static and not journey.applies_to(visit.citizen.as_dict()):
             continue
         _slow(visit, pause_s)

@@ -25,6 +25,7 @@ from dvcschema.journeys import DeclaredTraffic, Journey, Request, Step, Think
 from dvcschema.pyjourneys import PythonTraffic
 from dvcschema.templates import Template, as_text, is_json, parse_json
 from loadgen.visit import Visit, send
+from loadgen.wire import is_absolute
 
 
 @dataclass
@@ -110,7 +111,7 @@ class DeclaredJourneys:
                 **kwargs,
             )
         except StopUser:
-            if target[:8].lower().startswith(("http://", "https://")):
+            if is_absolute(target):
                 return None  # a captured URL off the target: refused, not sent; the journey ends
             raise  # the target itself is refused: this user stops (loadgen.wire)
 

@@ -84,6 +84,12 @@ def guard_agent(
     return guarded
 
 
+def is_absolute(url: str) -> bool:
+    """Whether ``url`` names its own host (``http://...``, ``HTTPS://...``): the client
+    sends it there, not to the session's base URL."""
+    return url[:8].lower().startswith(("http://", "https://"))
+
+
 class RefusingSession:
     """What both guarded sessions (Locust's fast and requests-based) do with the
     policy: refuse before sending, note a refused redirect hop, record refusals.
@@ -106,8 +112,7 @@ class RefusingSession:
 
     def check_before_sending(self, method: str, name: str | None, url: str) -> None:
         """Raise ``StopUser`` (the refusal recorded) when ``url`` may not be sent."""
-        absolute = url[:8].lower().startswith(("http://", "https://"))  # HTTP:// too
-        refusal = self.policy.url_refusal(url) if absolute else self.refusal
+        refusal = self.policy.url_refusal(url) if is_absolute(url) else self.refusal
         if refusal is not None:
             self._record_refusal(method, name or url, url, refusal)
             raise StopUser

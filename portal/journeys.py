@@ -68,7 +68,7 @@ def login(citizen: Mapping[str, Any], http: Any) -> None:
         routes.LOGIN.method,
         routes.LOGIN.template,
         json={"cccd": citizen["cccd"], "passcode": passcode},
-        check=_keys("access_token", "identification_level", then=_level_check),
+        check=LOGIN_CHECK,
     ).json()
     http.headers["Authorization"] = f"Bearer {body['access_token']}"
     http.state["level"] = int(body["identification_level"])
@@ -124,13 +124,13 @@ def payment(citizen: Mapping[str, Any], http: Any) -> bool:
             "channel": citizen.get("payment_channel") or "vietqr",
             "amount_vnd": dossier["fee_vnd"],
         },
-        check=_keys("payment_id", "gateway_ref", "status"),
+        check=PAYMENT_CHECK,
     ).json()
     http.request(
         routes.PAYGOV_CONFIRM.method,
         routes.PAYGOV_CONFIRM.template,
         json={"payment_id": paid["payment_id"], "gateway_ref": paid["gateway_ref"]},
-        check=_keys("status", "transaction_id", then=_paid_check),
+        check=CONFIRM_CHECK,
     )
     dossier["paid"] = True
     http.record_payment(paid["payment_id"], dossier["code"])
@@ -148,7 +148,7 @@ def status(citizen: Mapping[str, Any], http: Any) -> bool:
 # -- the steps ---------------------------------------------------------------------------
 def _catalogue(http: Any) -> dict[str, dict[str, Any]]:
     body = http.request(
-        routes.SERVICES.method, routes.SERVICES.template, check=_keys("services")
+        routes.SERVICES.method, routes.SERVICES.template, check=SERVICES_CHECK
     ).json()
     return {s["code"]: s for s in body["services"] if "code" in s}
 
@@ -156,9 +156,7 @@ def _catalogue(http: Any) -> dict[str, dict[str, Any]]:
 def _form(http: Any, service: str) -> dict[str, Any]:
     """The service's form, as a citizen opens it before filing (or just to read it)."""
     route = routes.SERVICE_FORM
-    reply = http.request(
-        route.method, route.template, values={"code": service}, check=_keys("fields", "attachments")
-    )
+    reply = http.request(route.method, route.template, values={"code": service}, check=FORM_CHECK)
     form: dict[str, Any] = reply.json()
     return form
 
@@ -200,7 +198,7 @@ def _file(citizen: Mapping[str, Any], http: Any, *, paid_service: bool) -> dict[
             "attachment_ids": attachment_ids,
             "province": citizen["residence_province"],
         },
-        check=_keys("dossier_code", "status", "fee_vnd", then=_dossier_code_check),
+        check=DOSSIER_CHECK,
     ).json()
     dossier = {"code": body["dossier_code"], "service_code": service,
                "fee_vnd": int(body["fee_vnd"]), "paid": False}  # fmt: skip
@@ -265,3 +263,12 @@ def _dossier_code_check(body: Mapping[str, Any]) -> str | None:
 
 def _paid_check(body: Mapping[str, Any]) -> str | None:
     return None if body["status"] == "paid" else f"status {body['status']!r}"
+
+
+# The checks that do not depend on the request, built once.
+LOGIN_CHECK = _keys("access_token", "identification_level", then=_level_check)
+SERVICES_CHECK = _keys("services")
+FORM_CHECK = _keys("fields", "attachments")
+DOSSIER_CHECK = _keys("dossier_code", "status", "fee_vnd", then=_dossier_code_check)
+PAYMENT_CHECK = _keys("payment_id", "gateway_ref", "status")
+CONFIRM_CHECK = _keys("status", "transaction_id", then=_paid_check)
