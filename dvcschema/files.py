@@ -13,6 +13,7 @@ the open cannot block the reader.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import stat
 from pathlib import Path
@@ -54,6 +55,14 @@ def open_text(path: str | Path, *, limit: int, encoding: str = "utf-8") -> TextI
     fd = _open_checked(path, limit)
     os.set_blocking(fd, True)
     return open(fd, encoding=encoding, newline="", closefd=True)
+
+
+def open_binary(path: str | Path, *, limit: int = 1 << 50) -> io.BufferedReader:
+    """The regular file ``path`` open for buffered binary reading (logs, read as a
+    stream); the caller closes it."""
+    fd = _open_checked(path, limit)
+    os.set_blocking(fd, True)
+    return open(fd, "rb", buffering=_CHUNK_BYTES, closefd=True)
 
 
 def _open_checked(path: str | Path, limit: int) -> int:
