@@ -13,11 +13,10 @@ the open cannot block the reader.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import stat
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from dvcschema.errors import ConfigError
 
@@ -57,7 +56,7 @@ def open_text(path: str | Path, *, limit: int, encoding: str = "utf-8") -> TextI
     return open(fd, encoding=encoding, newline="", closefd=True)
 
 
-def open_binary(path: str | Path, *, limit: int = 1 << 50) -> io.BufferedReader:
+def open_binary(path: str | Path, *, limit: int = 1 << 50) -> BinaryIO:
     """The regular file ``path`` open for buffered binary reading (logs, read as a
     stream); the caller closes it."""
     fd = _open_checked(path, limit)

@@ -126,6 +126,11 @@ def write_text(path: Path, text: str) -> None:
     _replace(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write bytes atomically."""
+    _replace(path, lambda tmp: tmp.write_bytes(data))
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (UTF-8, indented, non-ASCII kept readable)."""
     write_text(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")

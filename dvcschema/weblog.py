@@ -88,7 +88,9 @@ _COMBINED_FAST = re.compile(
 )
 _PROTOCOLS = ("HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/2", "HTTP/3")
 _REST_TIME = re.compile(r"\s+(?:(?:rt|request_time)=)?\"?(\d+(?:\.\d*)?|\.\d+)\"?(?:\s|$)")
-_CLF_TIME = re.compile(r"(\d{2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))? ([-+]\d{4})")
+_CLF_TIME = re.compile(
+    r"(\d{2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))? ([-+]\d{4})"
+)
 _MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
 _TWELVE_DIGITS = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 _JSON_START = re.compile(rb"\s*\{")
@@ -149,7 +151,9 @@ class LogOptions:
                 f"unknown field {shown(unknown[0])}; fields are {', '.join(JSON_KEYS)}"
             )
         if self.request_time_unit not in ("auto", "s", "ms", "us"):
-            raise ValueError(f"request time unit {shown(self.request_time_unit)} is not s, ms or us")
+            raise ValueError(
+                f"request time unit {shown(self.request_time_unit)} is not s, ms or us"
+            )
 
 
 @dataclass
@@ -202,7 +206,7 @@ def read_log(path: Path, options: LogOptions, stats: ReadStats | None = None) ->
         The file cannot be opened (missing, a folder, a FIFO, no permission).
     """
     stats = stats if stats is not None else ReadStats(str(path))
-    with _open_binary(path) as raw:
+    with open_log(path) as raw:
         lines = _lines(raw, path, stats)
         head: list[bytes] = []
         fmt = options.format
@@ -211,9 +215,9 @@ def read_log(path: Path, options: LogOptions, stats: ReadStats | None = None) ->
                 head.append(line)
                 if len(head) >= 20:
                     break
-            fmt = _detect(head)
+            fmt = detect_format(head)
         stats.format = fmt
-        parse = _combined_parser(options, stats) if fmt == "combined" else _json_parser(options, stats)
+        parse = line_parser(fmt, options, stats)
         for line in _chain(head, lines):
             stats.lines += 1
             if not line.strip():
@@ -240,13 +244,34 @@ def read_logs(
     return heapq.merge(*streams, key=lambda r: r.t), all_stats
 
 
-def _open_binary(path: Path) -> IO[bytes]:
+def line_parser(
+    fmt: str, options: LogOptions, stats: ReadStats
+) -> Callable[[bytes], Record | None]:
+    """A function from one line (bytes) to its :class:`Record`, or ``None`` (counted
+    and kept as an example in ``stats``) when the line is not one of format ``fmt``."""
+    if fmt == "combined":
+        return _combined_parser(options, stats)
+    if fmt == "jsonl":
+        return _json_parser(options, stats)
+    raise ValueError(f"format {shown(fmt)} is not combined or jsonl")
+
+
+def open_log(path: Path) -> IO[bytes]:
+    """``path`` open for reading bytes, through gzip when it starts with gzip's magic.
+
+    Raises
+    ------
+    ConfigError
+        Not a regular file, missing, or no permission.
+    """
     from dvcschema import files
 
     handle = files.open_binary(path)
     magic = handle.peek(2)[:2] if hasattr(handle, "peek") else b""
     if magic == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+        unzipped = gzip.GzipFile(fileobj=handle, mode="rb")
+        unzipped.myfileobj = handle  # type: ignore[assignment]  # closed with it, as when GzipFile opens a path itself
+        return unzipped  # type: ignore[return-value]
     return handle
 
 
@@ -276,7 +301,9 @@ def _chain(head: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _detect(head: Iterable[bytes]) -> str:
+def detect_format(head: Iterable[bytes]) -> str:
+    """``jsonl`` when most of the non-blank lines ``head`` are JSON objects, else
+    ``combined``."""
     votes = [bool(_JSON_START.match(line)) for line in head if line.strip()]
     return "jsonl" if votes and sum(votes) * 2 >= len(votes) else "combined"
 
@@ -387,14 +414,21 @@ def _json_parser(options: LogOptions, stats: ReadStats) -> Callable[[bytes], Rec
             return None
         t = _json_time(getters["time"](row), stats)
         method, target = getters["method"](row), getters["path"](row)
-        if (method is None or target is None) and isinstance(request := getters["request"](row), str):
+        if (method is None or target is None) and isinstance(
+            request := getters["request"](row), str
+        ):
             parts = request.split(" ")
             if len(parts) >= 2:
                 method, target = method or parts[0], target or parts[1]
         if t is None:
             stats.reject(line, "no time")
             return None
-        if not isinstance(method, str) or not method.isalpha() or not isinstance(target, str) or not target:
+        if (
+            not isinstance(method, str)
+            or not method.isalpha()
+            or not isinstance(target, str)
+            or not target
+        ):
             stats.reject(line, "no method and path")
             return None
         status = _json_int(getters["status"](row))

@@ -20,4 +20,5 @@ COMMAND_MODULES = (
     "report",
     "calibrate",
     "validate",
+    "derive",
 )
