@@ -84,7 +84,7 @@ _COMBINED = re.compile(
 # The usual line (no escaped quotes): method and target captured directly.
 _COMBINED_FAST = re.compile(
     r'(\S+) \S+ \S+ \[([^\]]+)\] "([A-Za-z]+) ([^" ]+)(?: HTTP/[0-9.]+)?" (\d{3}) (?:\d+|-)'
-    r'(?: "[^"]*" "([^"]*)")?(.*)'
+    r'(?: "[^"\\]*" "([^"\\]*)"(.*))?$'
 )
 _PROTOCOLS = ("HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/2", "HTTP/3")
 _REST_TIME = re.compile(r"\s+(?:(?:rt|request_time)=)?\"?(\d+(?:\.\d*)?|\.\d+)\"?(?:\s|$)")
