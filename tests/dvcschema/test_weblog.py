@@ -37,7 +37,8 @@ def _records(
         # common log format: no referer, no user agent
         ('1.2.3.4 - bob [31/Mar/2025:08:00:01 +0700] "HEAD / HTTP/1.0" 304 -', "/", math.nan, ""),
         # Apache %D (microseconds), and a user agent with an escaped quote
-        ('1.2.3.4 - - [31/Mar/2025:08:00:01 +0700] "GET /x HTTP/2.0" 200 1 "r" "say \\"hi\\"" 31000',
+        ('1.2.3.4 - - [31/Mar/2025:08:00:01 +0700] "GET /x HTTP/2.0" 200 1 "r" "say \\"hi\\"" '
+         "31000",
          "/x", 0.031, 'say \\"hi\\"'),
         # nginx key=value timing after the user agent, a full URL as the target
         ('1.2.3.4 - - [31/Mar/2025:08:00:01 +0700] "GET https://portal.example/p/1 HTTP/1.1" 200 1 '
