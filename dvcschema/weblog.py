@@ -321,7 +321,7 @@ def _combined_parser(options: LogOptions, stats: ReadStats) -> Callable[[bytes],
     fast, general, rest_time = _COMBINED_FAST.match, _COMBINED.match, _REST_TIME.match
 
     def parse(line: bytes) -> Record | None:
-        text = line.decode("utf-8", "replace").rstrip("\r\n")
+        text = line.decode("utf-8", "replace")  # a final newline: before `$` in the regexes
         m = fast(text)
         if m is not None:
             ip, stamp, method, target, status, ua, rest = m.groups()
@@ -345,7 +345,11 @@ def _combined_parser(options: LogOptions, stats: ReadStats) -> Callable[[bytes],
         if rest:
             found = rest_time(rest)
             if found:
-                response_s = _seconds(found.group(1), unit)
+                value = found.group(1)
+                if unit == "auto":  # decimals are seconds (nginx), integers µs (Apache %D)
+                    response_s = float(value) if "." in value else float(value) * 1e-6
+                else:
+                    response_s = _seconds(value, unit)
         if target[0] != "/":
             target = _path_of(target)
         session = ip if by_ip else f"{ip} {ua or ''}"
@@ -624,7 +628,7 @@ class RouteNamer:
         return f"{method} {self.template(target)}"
 
     def template(self, target: str) -> str:
-        path = target.split("?", 1)[0].split("#", 1)[0] or "/"
+        path = target.partition("?")[0] or "/"
         cached = self._cache.get(path)
         if cached is not None:
             return cached
