@@ -102,21 +102,28 @@ def scan_block(data: bytes, first_line: int, fmt: str, options: DeriveOptions, p
     """Parse and name the lines of ``data`` (whole lines; ``first_line`` numbers the
     first, for the examples of unparsed lines)."""
     stats = weblog.ReadStats(path, format=fmt, lines=first_line - 1)
-    parse = weblog.line_parser(fmt, options.log, stats)
-    namer = weblog.RouteNamer(options.routes)
-    exclude = options.exclude
-    codes: dict[str, int] = {}
-    names: list[str] = []
-    examples: list[str] = []
-    t: list[float] = []
-    route: list[int] = []
-    status: list[int] = []
-    response: list[float] = []
-    key: list[int] = []
-    excluded = 0
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()
+    columns = None
+    if fmt == "combined":
+        blank = sum(1 for line in lines if not line.strip())
+        text = data.decode("utf-8", "replace")
+        columns = weblog.combined_columns(text, len(lines) - blank, options.log, stats)
+        if columns is not None:
+            stats.lines += len(lines)
+            stats.blank += blank
+            stats.parsed += len(columns.t)
+    if columns is None:
+        columns = _line_by_line(lines, fmt, options, stats)
+    return _block(columns, options, stats)
+
+
+def _line_by_line(
+    lines: list[bytes], fmt: str, options: DeriveOptions, stats: weblog.ReadStats
+) -> weblog.Columns:
+    parse = weblog.line_parser(fmt, options.log, stats)
+    columns = weblog.Columns([], [], [], [], [], [])
     for line in lines:
         stats.lines += 1
         if not line.strip():
@@ -126,31 +133,59 @@ def scan_block(data: bytes, first_line: int, fmt: str, options: DeriveOptions, p
         if record is None:
             continue
         stats.parsed += 1
-        if exclude and _excluded(record.target, exclude):
-            excluded += 1
+        columns.t.append(record.t)
+        columns.method.append(record.method)
+        columns.target.append(record.target)
+        columns.status.append(record.status)
+        columns.response_s.append(record.response_s)
+        columns.session.append(record.session)
+    return columns
+
+
+def _block(columns: weblog.Columns, options: DeriveOptions, stats: weblog.ReadStats) -> Block:
+    """Name the requests' routes, leave out the excluded ones, make arrays."""
+    namer = _namer(options.routes)
+    exclude = options.exclude
+    codes: dict[str, int] = {}
+    names: list[str] = []
+    examples: list[str] = []
+    route: list[int] = []
+    keep: list[bool] = []
+    for method, target in zip(columns.method, columns.target, strict=True):
+        if exclude and _excluded(target, exclude):
+            keep.append(False)
             continue
-        name = namer(record.method, record.target)
+        keep.append(True)
+        name = namer(method, target)
         code = codes.get(name)
         if code is None:
             code = codes[name] = len(names)
             names.append(name)
-            examples.append(record.target)
-        t.append(record.t)
+            examples.append(target)
         route.append(code)
-        status.append(record.status)
-        response.append(record.response_s)
-        key.append(hash(record.session))
+    kept = np.asarray(keep, dtype=bool)
     return Block(
-        np.asarray(t, dtype=np.float64),
+        np.asarray(columns.t, dtype=np.float64)[kept],
         np.asarray(route, dtype=np.int32),
-        np.asarray(status, dtype=np.int16),
-        np.asarray(response, dtype=np.float32),
-        np.asarray(key, dtype=np.int64),
+        np.asarray(columns.status, dtype=np.int16)[kept],
+        np.asarray(columns.response_s, dtype=np.float32)[kept],
+        np.asarray([hash(s) for s in columns.session], dtype=np.int64)[kept],
         names,
         examples,
         stats,
-        excluded,
+        int(kept.size - np.count_nonzero(kept)),
     )
+
+
+_NAMERS: dict[tuple[weblog.RouteRule, ...], weblog.RouteNamer] = {}
+
+
+def _namer(rules: tuple[weblog.RouteRule, ...]) -> weblog.RouteNamer:
+    """One namer (and its cache of paths) per process for the same rules."""
+    namer = _NAMERS.get(rules)
+    if namer is None:
+        namer = _NAMERS[rules] = weblog.RouteNamer(rules)
+    return namer
 
 
 def _excluded(target: str, patterns: Sequence[re.Pattern[str]]) -> bool:
@@ -195,6 +230,7 @@ class _FileBlocks:
             if self.format == "auto":
                 self.format = weblog.detect_format(data.splitlines()[:20])
             self.stats.format = self.format
+            weblog.check_session_key(self.format, self.options.log.session)
         first, self._line = self._line, self._line + data.count(b"\n")
         args = (data, first, self.format, self.options, str(self.path))
         if self.pool is None:

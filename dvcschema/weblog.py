@@ -256,6 +256,15 @@ def line_parser(
     raise ValueError(f"format {shown(fmt)} is not combined or jsonl")
 
 
+def check_session_key(fmt: str, session: SessionKey) -> None:
+    """Refuse a session key that logs of format ``fmt`` cannot have."""
+    if fmt == "combined" and session.kind in ("cookie", "header"):
+        raise ConfigError(
+            f"a combined log has no cookies or headers; --session {session} needs a "
+            "JSON log that records them (or use ip+ua)"
+        )
+
+
 def open_log(path: Path) -> IO[bytes]:
     """``path`` open for reading bytes, through gzip when it starts with gzip's magic.
 
@@ -310,11 +319,7 @@ def detect_format(head: Iterable[bytes]) -> str:
 
 # -- combined ------------------------------------------------------------------------------
 def _combined_parser(options: LogOptions, stats: ReadStats) -> Callable[[bytes], Record | None]:
-    if options.session.kind in ("cookie", "header"):
-        raise ConfigError(
-            f"a combined log has no cookies or headers; --session {options.session} needs a "
-            "JSON log that records them (or use ip+ua)"
-        )
+    check_session_key("combined", options.session)
     clock = _ClfClock(stats)
     unit = options.request_time_unit
     by_ip = options.session.kind == "ip"
@@ -392,6 +397,59 @@ def clf_time(stamp: str, stats: ReadStats | None = None) -> float | None:
     if stats is not None and stats.utc_offset_s is None:
         stats.utc_offset_s = float(offset)
     return base - offset + (float("0." + frac) if frac else 0.0)
+
+
+# A block of usual combined lines at once (no escaped quotes, no carriage returns).
+_COMBINED_BLOCK = re.compile(
+    r'^(\S+) \S+ \S+ \[([^\]\n]+)\] "([A-Za-z]+) ([^" \n]+)(?: HTTP/[0-9.]+)?" (\d{3}) (?:\d+|-)'
+    r'(?: "[^"\\\n]*" "([^"\\\n]*)"([^\n]*))?$',
+    re.MULTILINE,
+)
+
+
+@dataclass
+class Columns:
+    """The requests of a block of lines, one list per field (see :class:`Record`)."""
+
+    t: list[float]
+    method: list[str]
+    target: list[str]
+    status: list[int]
+    response_s: list[float]
+    session: list[str]
+
+
+def combined_columns(
+    text: str, lines: int, options: LogOptions, stats: ReadStats
+) -> Columns | None:
+    """The ``lines`` non-blank lines of ``text`` parsed in one pass of the regular
+    expression, the same records :func:`line_parser` gives one by one, about twice as
+    fast; ``None`` when a line needs that path (it does not parse, has escaped quotes or
+    a carriage return, or a date that does not exist), which then also counts it."""
+    rows = _COMBINED_BLOCK.findall(text)
+    if len(rows) != lines or not rows:
+        return None
+    ips, stamps, methods, targets, statuses, uas, rests = zip(*rows, strict=True)
+    clock = {stamp: clf_time(stamp, stats) for stamp in set(stamps)}
+    if None in clock.values():
+        return None
+    unit = options.request_time_unit
+    match = _REST_TIME.match
+    response = [math.nan] * len(rows)
+    for i, rest in enumerate(rests):
+        if rest:
+            found = match(rest)
+            if found:
+                response[i] = _seconds(found.group(1), unit)
+    by_ip = options.session.kind == "ip"
+    return Columns(
+        [clock[s] for s in stamps],  # type: ignore[misc]
+        list(methods),
+        [x if x[0] == "/" else _path_of(x) for x in targets],
+        [int(x) for x in statuses],
+        response,
+        list(ips) if by_ip else [f"{ip} {ua}" for ip, ua in zip(ips, uas, strict=True)],
+    )
 
 
 def _seconds(text: str, unit: str) -> float:
