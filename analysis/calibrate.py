@@ -17,6 +17,10 @@ estimators and their references):
    (the operator's monitoring: ``{"web": 0.42}``, utilisation per server), the
    regression of busy servers on throughput (Zhang, Cherkasova & Smirni 2007).
 
+Without runs, a web server's log summed by ``dvcload derive`` (``derive.json``) is a
+fourth source, ``log_response_time``: response times, not service demands
+(:mod:`analysis.calibrate_derived`).
+
 The file speaks the vocabulary of a scenario's ``capacity: tiers:`` section
 (``service_time``, ``cv``, ``visits``) plus what was measured (``servers``, ``dist``,
 ``n``, ``source``, ``why``, ...); see :data:`FILE_HEADER`.
@@ -59,7 +63,9 @@ FILE_HEADER = """\
 #   visits        visits per session (one citizen's login + journey)
 # and what was measured: servers (as run), dist (best fit), sample_cv, std_error (of
 # service_time), n (requests), utilization, source (access_log | response_time |
-# regression) and why; `endpoints` breaks the tier down per "METHOD /route".
+# regression | log_response_time) and why; `endpoints` breaks the tier down per
+# "METHOD /route". log_response_time: a web server's logged response times (dvcload
+# derive), queueing included, not service demands: an over-estimate under load.
 """
 
 
@@ -271,7 +277,9 @@ def _by_response_time(folder: RunFolder, servers: int, *, sessions: int) -> Tier
     }
     requests = int(folder.summary.get("requests") or sum(d.count for d in hist.values()))
     cv = _response_cv(hist)
-    estimate = DemandEstimate(demand_s, cv, requests, math.nan, "response_time", _family(cv), cv)
+    estimate = DemandEstimate(
+        demand_s, cv, requests, math.nan, "response_time", family_of_cv(cv), cv
+    )
     why = (
         f"no access log: mean response {float(mean_ms):.1f} ms at {rps:.1f} requests/s in the"
         f" lowest-load run, solved for the demand by the open-model residence time"
@@ -288,7 +296,7 @@ def _by_response_time(folder: RunFolder, servers: int, *, sessions: int) -> Tier
 
 def _outside_estimate(mean_s: float, dist: LatencyDistribution) -> DemandEstimate:
     cv = math.sqrt(dist.variance_ms2()) / dist.mean_ms() if dist.mean_ms() > 0 else 1.0
-    return DemandEstimate(mean_s, cv, dist.count, math.nan, "response_time", _family(cv), cv)
+    return DemandEstimate(mean_s, cv, dist.count, math.nan, "response_time", family_of_cv(cv), cv)
 
 
 def _response_cv(hist: Mapping[str, LatencyDistribution]) -> float:
@@ -300,7 +308,8 @@ def _response_cv(hist: Mapping[str, LatencyDistribution]) -> float:
     return math.sqrt(max(var, 0.0)) / mean if mean > 0 else 1.0
 
 
-def _family(cv: float) -> str:
+def family_of_cv(cv: float) -> str:
+    """The distribution family the models use for a CV: deterministic, exponential, lognormal."""
     if cv < 0.05:
         return "deterministic"
     return "exponential" if abs(cv - 1.0) <= 0.1 else "lognormal"

@@ -19,6 +19,11 @@ Arrival kinds mean what they mean under ``load.rate`` (same parser), on the cloc
 covers it up to ``length`` or 24:00. ``hourly`` gives 24 mean rates (sessions/s), one
 per hour from 00:00, as steps. ``speed`` is refused: a plan runs in clock time.
 
+A ``csv`` with a ``start`` column (``dvcload derive``'s ``arrivals.csv``, taken as it
+is: ``arrivals: {csv: {file: DIR/arrivals.csv}}``) is placed on the clock from its first
+start's local time of day, unless ``start_at`` is given, and must stay inside one day;
+its interval is read from the starts. See :mod:`dvcschema.capacity_arrivals`.
+
 Each tier gets ``visits`` requests per session, each taking ``service_time`` on one
 of its servers (CV 1: exponential; 0: deterministic; else lognormal).
 
@@ -43,9 +48,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from dvcschema import rates
+from dvcschema.capacity_arrivals import (
+    ARRIVAL_KINDS,
+    STEP_S,
+    Arrivals,
+    arrivals_from_csv,
+    parse_arrivals,
+)
 from dvcschema.capacity_expressions import parse_budget_expression
 from dvcschema.capacity_inputs import (
     Derivation,
@@ -56,17 +65,27 @@ from dvcschema.capacity_inputs import (
 )
 from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, one_of
-from dvcschema.load import MAX_RATE_PER_S, RATE_KINDS, duration_parser, int_parser
-from dvcschema.load import parse_rate as parse_rate_section
+from dvcschema.load import duration_parser, int_parser
 from dvcschema.units import format_duration_s, parse_duration_s, parse_number
 
+__all__ = [  # the arrivals are read in dvcschema.capacity_arrivals, and named here too
+    "ARRIVAL_KINDS",
+    "DEFAULT_SAMPLES",
+    "STEP_S",
+    "Arrivals",
+    "CapacityBudget",
+    "CapacitySpec",
+    "TierSpec",
+    "arrivals_from_csv",
+    "parse_budget_expression",
+    "parse_capacity",
+]
+
 METHODS = ("mol", "psa")
-ARRIVAL_KINDS = (*RATE_KINDS, "hourly")
 TIER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 MAX_TIERS = 32
 MAX_SERVERS = 10_000_000
 MAX_SERVICE_TIME_S = 3600.0
-STEP_S = 0.001  # a step in the rate becomes a 1 ms ramp (the MOL needs increasing times)
 
 
 DEFAULT_SAMPLES = 1000  # Monte Carlo samples of the ranges (dvcload plan --samples)
@@ -128,29 +147,6 @@ class TierSpec:
 
 
 @dataclass(frozen=True)
-class Arrivals:
-    """Sessions per second at clock times (s since 00:00), linear in between.
-
-    ``times_s`` is strictly increasing (a step is a 1 ms ramp); ``spec`` is the
-    section in the file's own words.
-    """
-
-    times_s: tuple[float, ...]
-    rate_per_s: tuple[float, ...]
-    kind: str
-    spec: dict[str, Any]
-
-    @property
-    def peak_rate_per_s(self) -> float:
-        return max(self.rate_per_s)
-
-    @property
-    def sessions(self) -> float:
-        """Expected sessions over the profile (the integral of the rate)."""
-        return float(np.trapezoid(self.rate_per_s, self.times_s))
-
-
-@dataclass(frozen=True)
 class CapacitySpec:
     """A validated ``capacity:`` section."""
 
@@ -192,7 +188,7 @@ def parse_capacity(section: Fields, *, base_dir: Path | None = None) -> Capacity
         raise section.error_at("resolution", "is longer than the interval; allowed: <= interval")
     arrivals_fields = section.section("arrivals", required=True)
     assert arrivals_fields is not None
-    arrivals = _arrivals(arrivals_fields, base_dir or Path("."))
+    arrivals = parse_arrivals(arrivals_fields, base_dir or Path("."))
     derivation = derivation_section(section, arrivals.peak_rate_per_s, arrivals.sessions)
     budgets = _budget_list(section, "budgets", tier=None)
     tiers = _tiers(section)
@@ -204,94 +200,6 @@ def parse_capacity(section: Fields, *, base_dir: Path | None = None) -> Capacity
                 "tiers", f"tier {shown(tier.name)} has no budget; give capacity.budgets or its own"
             )
     return spec
-
-
-# -- arrivals ----------------------------------------------------------------------------
-def _arrivals(fields: Fields, base_dir: Path) -> Arrivals:
-    kinds = [k for k in ARRIVAL_KINDS if fields.has(k)]
-    if len(kinds) != 1:
-        raise fields.error_at(
-            max(kinds, key=lambda k: fields.line_of(k) or 0) if kinds else "diurnal",
-            f"give exactly one of {', '.join(ARRIVAL_KINDS)} (found {', '.join(kinds) or 'none'})",
-        )
-    if fields.has("speed"):
-        raise fields.error_at("speed", "a capacity plan runs in clock time; remove 'speed'")
-    if kinds[0] == "hourly":
-        profile, spec = _hourly(fields)
-    else:
-        profile, spec = parse_rate_section(fields, base_dir)
-    start_s = parse_duration_s(spec.get("start_at", "0s"))
-    end_s = rates.DAY_S
-    if "length" in spec:
-        end_s = start_s + parse_duration_s(spec["length"])
-        if end_s > rates.DAY_S + 1e-9:
-            raise fields.error_at("length", "start_at + length passes 24:00; a plan covers a day")
-    t, r = _clock_knots(profile, start_s, end_s)
-    if t[-1] - t[0] < 1.0:
-        raise fields.error_at(kinds[0], "the profile lasts under a second; nothing to plan for")
-    return Arrivals(tuple(t.tolist()), tuple(r.tolist()), kinds[0], _in_file_words(spec, base_dir))
-
-
-def _in_file_words(spec: dict[str, Any], base_dir: Path) -> dict[str, Any]:
-    """The section as written: durations with units, a CSV path that works from anywhere."""
-    out: dict[str, Any] = dict(spec)
-    if isinstance(out.get("csv"), dict):
-        out["csv"] = {**out["csv"], "file": str((base_dir / out["csv"]["file"]).resolve())}
-    return out
-
-
-def _hourly(fields: Fields) -> tuple[rates.RateProfile, dict[str, Any]]:
-    """24 mean rates (sessions/s), one per hour from 00:00, as steps."""
-    start_s = fields.take("start_at", duration_parser(minimum_s=0.0), 0.0)
-    length_s = fields.take("length", duration_parser(minimum_s=1.0), None)
-    values = []
-    for _index, item, line, path in fields.items("hourly"):
-        try:
-            values.append(parse_number(item, minimum=0.0, maximum=MAX_RATE_PER_S))
-        except ValueError as exc:
-            raise _item_error(fields, line, path, str(exc)) from None
-    fields.close()
-    if len(values) != 24:
-        raise fields.error_at("hourly", f"{len(values)} numbers; give 24, one per hour from 00:00")
-    if start_s >= rates.DAY_S:
-        raise fields.error_at("start_at", "starts at or after 24:00")
-    if max(values) <= 0:
-        raise fields.error_at("hourly", "the rate is 0 throughout; nothing to plan for")
-    spec: dict[str, Any] = {
-        "hourly": values,
-        "start_at": format_duration_s(start_s) if start_s else None,
-        "length": format_duration_s(length_s) if length_s else None,
-    }
-    profile = rates.csv_profile(np.asarray(values), 3600.0, start_s=start_s, speed=1.0)
-    return profile, {k: v for k, v in spec.items() if v}
-
-
-def _clock_knots(
-    profile: rates.RateProfile, start_s: float, end_s: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The profile on the clock, cut at ``end_s``, with strictly increasing times."""
-    t = start_s + np.asarray(profile.t_s)
-    r = np.asarray(profile.rate_per_s)
-    if t[-1] > end_s:
-        inside = t < end_s
-        t, r = np.append(t[inside], end_s), np.append(r[inside], np.interp(end_s, t, r))
-    return _strictly_increasing(t, r)
-
-
-def _strictly_increasing(t: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Replace each step (two knots at one time) by a ramp over the ``STEP_S`` before it."""
-    out_t: list[float] = []
-    out_r: list[float] = []
-    for ti, ri in zip(t.tolist(), r.tolist(), strict=True):
-        if out_t and ti - out_t[-1] < STEP_S:
-            if len(out_t) >= 2 and ti - STEP_S > out_t[-2]:
-                out_t[-1] = ti - STEP_S
-            else:  # at the start (or steps closer than STEP_S): keep the later value
-                out_t.pop()
-                out_r.pop()
-        out_t.append(ti)
-        out_r.append(ri)
-    return np.asarray(out_t), np.asarray(out_r)
 
 
 # -- tiers -------------------------------------------------------------------------------

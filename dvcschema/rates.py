@@ -8,6 +8,12 @@ Time compression (``speed``) shortens time, not rates: with ``speed: 60`` a day'
 shape is replayed in 24 minutes at the same sessions per second, so the peak load
 is what it would be on the day, reached sooner.
 
+A CSV gives sessions started per interval (a ``count`` column), one row per interval;
+a ``start`` column (ISO 8601 with the UTC offset, as ``dvcload derive`` writes in
+``arrivals.csv``) sets the interval when none is given and says where row 0 is on the
+clock, which a capacity plan uses (:mod:`dvcschema.capacity_arrivals`). A run ignores
+the clock: row 0 is the start of the run (after ``start_at``).
+
 The diurnal shape is an estimate: a working-day pattern of public-service traffic
 (quiet at night, peaks mid-morning and mid-afternoon, Vietnam time); the seeds give
 no hourly figures for the National Public Service Portal, so replace it with a CSV
@@ -21,6 +27,7 @@ import io
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from dvcschema.errors import shown
 from dvcschema.files import read_text
+from dvcschema.units import format_duration_s
 
 DAY_S = 86_400.0
 # Relative arrivals by hour of day (00..23), estimate; see the module docstring.
@@ -37,8 +45,16 @@ DIURNAL_WEIGHTS = (
 )  # fmt: skip
 DEADLINE_STEP_S = 60.0  # the deadline curve is sampled every profile minute
 MAX_CSV_BYTES = 16 * 1024 * 1024  # a count per second for a day is about 1 MB
+DEFAULT_INTERVAL_S = 60.0  # a CSV's rows without an interval or a 'start' column
 # A count: ASCII digits (float() also reads '١٠', '1_000' and 'nan'), maybe a sign.
 _COUNT = re.compile(r"[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9]+", re.ASCII)
+# A start: ISO 8601 date and time, maybe fractions and a UTC offset (fromisoformat reads
+# more, e.g. week dates and a bare date, which are not a row's start).
+_ISO_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?",
+    re.ASCII,
+)
 
 
 @dataclass(frozen=True)
@@ -179,41 +195,158 @@ def day_profile(
     return sampled(kind, rate, profile_s, start_s=start_s, speed=speed)
 
 
-def read_counts_csv(path: Path, interval_s: float) -> tuple[np.ndarray, list[int]]:
-    """Counts per interval from a CSV with a ``count`` column; rates, and the data lines.
+@dataclass(frozen=True)
+class CountsCsv:
+    """A rate CSV as read: counts per interval and, with a ``start`` column, where row 0 is.
+
+    Parameters
+    ----------
+    counts
+        One count per row (sessions started in that interval), >= 0.
+    interval_s
+        The rows' length (s): given, or read from the ``start`` column.
+    lines
+        The file's line number of each row (for messages).
+    first_start
+        The first row's ``start`` (with its UTC offset, when written), or ``None``
+        when the file has no ``start`` column.
+    """
+
+    counts: NDArray[np.float64]
+    interval_s: float
+    lines: tuple[int, ...]
+    first_start: datetime | None = None
+
+    @property
+    def rate_per_s(self) -> NDArray[np.float64]:
+        return self.counts / self.interval_s
+
+    @property
+    def duration_s(self) -> float:
+        return self.counts.size * self.interval_s
+
+    @property
+    def start_clock_s(self) -> float | None:
+        """The first ``start``'s local time of day (s since 00:00 in its own UTC offset)."""
+        first = self.first_start
+        if first is None:
+            return None
+        return first.hour * 3600.0 + first.minute * 60.0 + first.second + first.microsecond / 1e6
+
+
+def read_counts_csv(path: Path, interval_s: float | None = None) -> tuple[np.ndarray, list[int]]:
+    """Rates per interval (sessions/s) from a rate CSV, and the data lines.
+
+    The :func:`read_rate_csv` of ``path``, as rates; ``interval_s`` as there.
+    """
+    table = read_rate_csv(path, interval_s)
+    return table.rate_per_s, list(table.lines)
+
+
+def read_rate_csv(path: Path, interval_s: float | None = None) -> CountsCsv:
+    """Counts per interval from a CSV with a ``count`` column, and maybe a ``start`` column.
+
+    A ``start`` column (ISO 8601 times, e.g. ``2025-03-31T08:00:00+07:00``, as
+    ``dvcload derive`` writes in ``arrivals.csv``) must be equally spaced, one row per
+    interval; the interval is read from it when ``interval_s`` is ``None``, and must
+    agree with ``interval_s`` otherwise. Without it, rows are ``interval_s`` long
+    (60 s when ``None``). Other columns are ignored.
 
     The file must be a regular file of at most :data:`MAX_CSV_BYTES` (else
     :class:`~dvcschema.errors.ConfigError`). Raises ``ValueError`` naming the line of
-    the first bad value.
+    the first bad value, or the disagreement between the starts and ``interval_s``.
     """
     text = read_text(path, limit=MAX_CSV_BYTES)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        counts, lines = _read_counts(reader, path)
-    except csv.Error as exc:  # a field over the size limit, ...
+        counts, lines, starts = _read_rows(reader, path)
+    except (csv.Error, _StartError) as exc:  # a field over the size limit, a bad start
         where = f"{shown(str(path))} line {reader.line_num}"
-        raise ValueError(f"{where}: malformed CSV: {exc}") from None
+        what = "malformed CSV: " if isinstance(exc, csv.Error) else ""
+        raise ValueError(f"{where}: {what}{exc}") from None
     if not counts:
         raise ValueError(f"{shown(str(path))} has no data rows")
-    return np.asarray(counts) / interval_s, lines
+    first = starts[0] if starts else None
+    interval_s = _interval_of(path, starts, lines, interval_s)
+    return CountsCsv(np.asarray(counts, dtype=np.float64), interval_s, tuple(lines), first)
 
 
-def _read_counts(reader: csv.DictReader[str], path: Path) -> tuple[list[float], list[int]]:
+def _read_rows(
+    reader: csv.DictReader[str], path: Path
+) -> tuple[list[float], list[int], list[datetime]]:
+    name = shown(str(path))
     if reader.fieldnames is None or "count" not in reader.fieldnames:
-        raise ValueError(f"{shown(str(path))} needs a header with a 'count' column")
-    counts, lines = [], []
+        raise ValueError(f"{name} needs a header with a 'count' column")
+    with_start = "start" in reader.fieldnames
+    counts: list[float] = []
+    lines: list[int] = []
+    starts: list[datetime] = []
     for row in reader:
         value = (row.get("count") or "").strip()
         if not _COUNT.fullmatch(value):
-            raise ValueError(
-                f"{shown(str(path))} line {reader.line_num}: count {shown(value)} is not a number"
-            )
+            raise ValueError(f"{name} line {reader.line_num}: count {shown(value)} is not a number")
         count = float(value)
         if not math.isfinite(count) or count < 0:
-            raise ValueError(f"{shown(str(path))} line {reader.line_num}: count {shown(value)} < 0")
+            raise ValueError(f"{name} line {reader.line_num}: count {shown(value)} < 0")
+        if with_start:
+            starts.append(_start_time(row.get("start"), starts[0] if starts else None))
         counts.append(count)
         lines.append(reader.line_num)
-    return counts, lines
+    return counts, lines, starts
+
+
+def _start_time(value: str | None, first: datetime | None) -> datetime:
+    """A row's start; ``ValueError`` (the caller says where) when it is not a time."""
+    text = (value or "").strip()
+    try:
+        when = datetime.fromisoformat(text) if _ISO_TIME.fullmatch(text) else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise _StartError(
+            f"start {shown(text)} is not an ISO 8601 time such as 2025-03-31T08:00:00+07:00"
+        )
+    if first is not None and (when.tzinfo is None) != (first.tzinfo is None):
+        raise _StartError(
+            f"start {shown(text)} and the first start differ in having a UTC offset;"
+            " give every start with one (e.g. +07:00), or none"
+        )
+    return when
+
+
+class _StartError(ValueError):
+    """A bad ``start``; :func:`read_rate_csv` adds the file and line."""
+
+
+def _interval_of(
+    path: Path, starts: list[datetime], lines: list[int], interval_s: float | None
+) -> float:
+    """The rows' length: from the starts (equally spaced), agreeing with ``interval_s``."""
+    if len(starts) < 2:
+        return DEFAULT_INTERVAL_S if interval_s is None else interval_s
+    step = starts[1] - starts[0]
+    for i in range(1, len(starts)):
+        gap = starts[i] - starts[i - 1]
+        if gap <= timedelta(0) or gap != step:
+            where = f"{shown(str(path))} line {lines[i]}: start {starts[i].isoformat()}"
+            how = (
+                "is not after the previous row's"
+                if gap <= timedelta(0)
+                else f"is {format_duration_s(gap.total_seconds())} after the previous row's,"
+                f" the rows above are {format_duration_s(step.total_seconds())} apart"
+            )
+            raise ValueError(
+                f"{where} {how}; the starts must be increasing and equally spaced (one row per"
+                " interval, zeros included)"
+            )
+    found_s = step.total_seconds()
+    if interval_s is not None and not math.isclose(found_s, interval_s, abs_tol=1e-6):
+        raise ValueError(
+            f"{shown(str(path))}: the 'start' column has rows {format_duration_s(found_s)}"
+            f" apart, but the interval is {format_duration_s(interval_s)}; give interval:"
+            f" {format_duration_s(found_s)}, or none (it is read from the starts)"
+        )
+    return found_s
 
 
 def csv_profile(

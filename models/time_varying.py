@@ -112,7 +112,9 @@ def _offered_load_at(
     v0 = np.clip(t - u[0], 0.0, None)
     tail = lam[0] * (service.mean - _g1(v0, service))
     head = lam[-1] * _g1(np.clip(t - u[-1], 0.0, None), service)
-    return pieces + tail + head
+    # A load is >= 0; where the rate has been 0 for long, the differences above cancel
+    # to rounding (-1e-16 for a lognormal), which min_servers would refuse.
+    return np.maximum(pieces + tail + head, 0.0)
 
 
 def _g1(x: FloatArray, service: ServiceTimeDistribution) -> FloatArray:

@@ -44,6 +44,7 @@ from planning.plan import (
     make_plan,
     peak_interval,
     plan_scenario,
+    with_arrivals,
 )
 from planning.plots import latency_path, plot_latency, write_plots
 from planning.report import above_max, report
@@ -85,5 +86,6 @@ __all__ = [
     "plot_latency",
     "read_model",
     "report",
+    "with_arrivals",
     "write_plots",
 ]

@@ -25,7 +25,8 @@ from dvcschema.units import parse_duration_s, parse_number
 from dvcschema.yamlio import read_yaml_file
 
 SUPPORTED_VERSIONS = (1,)
-SOURCES = ("access_log", "response_time", "regression")
+LOG_RESPONSE_TIME = "log_response_time"  # a web server's logged times: not service demands
+SOURCES = ("access_log", "response_time", "regression", LOG_RESPONSE_TIME)
 DISTS = ("exponential", "lognormal", "deterministic")
 MAX_SERVICE_TIME_S = 3600.0
 _INFO_KEYS = ("sample_cv", "std_error", "n", "utilization", "why", "endpoints")
@@ -55,7 +56,13 @@ def describe(path: Path) -> str:
     """One line for the plan's assumptions: which tiers the model file set, from what."""
     tiers = read_yaml_file(path).get("tiers", {})  # read_model has validated the file
     parts = [f"{name} ({tier.get('source', 'unknown source')})" for name, tier in tiers.items()]
-    return f"demands of {', '.join(parts)} from the calibrated model {path} (dvcload calibrate)"
+    line = f"demands of {', '.join(parts)} from the calibrated model {path} (dvcload calibrate)"
+    if any(tier.get("source") == LOG_RESPONSE_TIME for tier in tiers.values()):
+        line += (
+            f"; {LOG_RESPONSE_TIME}: response times a web server logged, queueing included,"
+            " not service demands: they over-estimate demand, so servers too"
+        )
+    return line
 
 
 def read_model(path: Path) -> tuple[TierSpec, ...]:

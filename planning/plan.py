@@ -11,14 +11,21 @@ scenario's ``capacity:`` section, optionally with a calibrated model's demands.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dvcschema.capacity import DEFAULT_SAMPLES, CapacityBudget, CapacitySpec, TierSpec
-from dvcschema.errors import ScenarioError, shown
+from dvcschema.capacity import (
+    DEFAULT_SAMPLES,
+    CapacityBudget,
+    CapacitySpec,
+    TierSpec,
+    arrivals_from_csv,
+)
+from dvcschema.errors import ConfigError, ScenarioError, shown
 from dvcschema.scenario import Scenario
 from dvcschema.units import format_duration_s
 from models import CapacityPlan, ModelError, TierBudget, TierDemand, min_servers, plan_capacity
@@ -103,14 +110,18 @@ def plan_scenario(
     spikes: tuple[Spike, ...] = (),
     samples: int = DEFAULT_SAMPLES,
     seed: int | None = None,
+    arrivals: Path | None = None,
 ) -> PlanRun:
     """:func:`make_plan` for ``scenario``'s ``capacity:`` section.
 
     ``model``: a calibrated model file (``dvcload calibrate``) whose tier demands
-    replace the scenario's (:mod:`planning.calibrated`); ``seed``: the scenario's seed
-    by default.
+    replace the scenario's (:mod:`planning.calibrated`); ``arrivals``: a rate CSV
+    (``dvcload derive``'s ``arrivals.csv``) that replaces the scenario's arrivals
+    (:func:`with_arrivals`); ``seed``: the scenario's seed by default.
     """
     spec = calibrated.apply(capacity_of(scenario), model)
+    if arrivals is not None:
+        spec = with_arrivals(spec, arrivals)
     return make_plan(
         spec,
         method=method,
@@ -121,6 +132,27 @@ def plan_scenario(
         name=scenario.name,
         source=scenario.source,
     )
+
+
+def with_arrivals(spec: CapacitySpec, path: Path) -> CapacitySpec:
+    """``spec`` with the arrivals of the rate CSV at ``path`` instead of its own.
+
+    The CSV's rows are placed on the clock by
+    :func:`dvcschema.capacity.arrivals_from_csv` (from the first ``start``'s time of
+    day). A ``derivation:`` (which scales a shape of peak 1) cannot take measured
+    arrivals: :class:`ConfigError`.
+    """
+    arrivals = arrivals_from_csv(path)
+    if spec.derivation is not None:
+        raise ConfigError(
+            "gives measured arrivals, but the scenario's capacity.derivation computes the"
+            " peak of a shape (arrivals with a peak of 1); remove the derivation, or plan"
+            " without --arrivals (use --surge to scale the measured arrivals)",
+            source=str(path),
+            field="--arrivals",
+        )
+    source = f"{arrivals.source} (--arrivals, instead of the scenario's)"
+    return dataclasses.replace(spec, arrivals=dataclasses.replace(arrivals, source=source))
 
 
 def build_plan(

@@ -64,6 +64,7 @@ def _assumptions(run: PlanRun) -> list[str]:
             f" {float(curve.rate_per_s.max()):,.1f}/s, {sessions:,.0f}"
             f" sessions over {clock(start)}-{clock(end)}",
         ),
+        ("from", spec.arrivals.source),
         (
             "surge",
             f"x{run.surge:g}: every arrival rate multiplied (a what-if)" if run.surge != 1 else "",

@@ -27,6 +27,7 @@ def plan_json(run: PlanRun) -> dict[str, Any]:
             {"factor": s.factor, "start_s": s.start_s, "length_s": s.length_s} for s in run.spikes
         ],
         "inputs": {**spec.as_dict(), "method": plan.method},
+        "arrivals_source": spec.arrivals.source or None,
         "budgets_per_tier": {
             t.name: [b.expression for b in spec.budgets_for(t)] for t in spec.tiers
         },

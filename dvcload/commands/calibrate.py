@@ -6,6 +6,13 @@ on throughput), prints the demands with their provenance and writes the calibrat
 model file that ``dvcload plan --model FILE`` reads. The servers each tier had come
 from the run's manifest (the embedded portal's configuration) unless ``--servers``
 gives them.
+
+Or reads one ``derive.json`` (``dvcload derive``'s summary of a web server's log, or
+the folder it is in): source ``log_response_time``, the response times the web server
+logged per route, which are not service demands (queueing included: an over-estimate
+under load; :mod:`analysis.calibrate_derived`). ``--tier TIER=REGEX`` (repeatable)
+puts the routes whose name matches in that tier, the rest in ``web`` (or the bare
+``--tier TIER`` given).
 """
 
 from __future__ import annotations
@@ -23,10 +30,18 @@ from dvcschema.errors import ConfigError, shown
 NAME = "calibrate"
 HELP = "Estimate service demands per tier and endpoint from runs; write a calibrated model."
 _SERVERS = re.compile(r"([a-z0-9][a-z0-9_-]{0,31})=([0-9]{1,7})")
+_TIER = re.compile(r"([a-z0-9][a-z0-9_-]{0,31})(?:=(.+))?", re.DOTALL)
+SOURCES = ("auto", "access_log", "response_time", "regression", "log_response_time")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("runs", metavar="RUN", nargs="+", type="path", help="results folders")
+    parser.add_argument(
+        "runs",
+        metavar="RUN",
+        nargs="+",
+        type="path",
+        help="results folders, or one derive.json of dvcload derive (or its folder)",
+    )
     parser.add_argument(
         "--out",
         type="file_to_write",
@@ -43,20 +58,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--source",
-        choices=("auto", "access_log", "response_time", "regression"),
+        choices=SOURCES,
         default="auto",
-        help="where demands come from (default: the best the runs offer)",
+        help="where demands come from (default: the best the runs offer; log_response_time"
+        " for a derive.json: response times, not service demands)",
+    )
+    parser.add_argument(
+        "--tier",
+        type="short_text",
+        action="append",
+        default=[],
+        metavar="TIER=REGEX",
+        help="derive.json only: the routes whose name (e.g. 'POST /paygov/confirm') has a"
+        " match of REGEX belong to TIER (repeatable, first match wins); a bare TIER takes"
+        " the rest (default: web)",
     )
     parser.add_argument("--json", action="store_true", help="print the model as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.calibrate import calibrate_runs
-
     if not args.out.parent.is_dir():
         raise ConfigError(f"folder {shown(str(args.out.parent))} does not exist", field="--out")
-    servers = {**servers_from_manifests(args.runs), **parse_servers(args.servers)}
-    model = calibrate_runs(args.runs, servers=servers, source=args.source)
+    derived = _derived_input(args.runs, args.source)
+    if derived is not None:
+        model = _calibrate_derived(derived, args)
+    else:
+        from analysis.calibrate import calibrate_runs
+
+        if args.tier:
+            raise ConfigError(
+                "maps a log's routes to tiers: give it with a derive.json", field="--tier"
+            )
+        servers = {**servers_from_manifests(args.runs), **parse_servers(args.servers)}
+        model = calibrate_runs(args.runs, servers=servers, source=args.source)
     model.write(args.out)
     if args.json:
         print(json.dumps(model.as_dict(), indent=2, ensure_ascii=False))
@@ -64,6 +98,72 @@ def run(args: argparse.Namespace) -> int:
         print(report(model))
         print(f"\ncalibrated model written to {args.out}")
     return 0
+
+
+def _derived_input(paths: Sequence[Path], source: str) -> Path | None:
+    """The one derive.json among ``paths`` (``None``: they are results folders)."""
+    from analysis.calibrate_derived import SOURCE, derive_json_of
+
+    found = [derive_json_of(p) for p in paths]
+    derived = [p for p in found if p is not None]
+    if not derived:
+        if source == SOURCE:
+            raise ConfigError(
+                f"{SOURCE} reads a derive.json (dvcload derive LOG --out DIR), not results"
+                " folders; give DIR/derive.json",
+                field="--source",
+            )
+        return None
+    if len(paths) > 1:
+        raise ConfigError(
+            f"give one derive.json alone, or results folders; found {len(derived)} derive.json"
+            f" among {len(paths)} inputs",
+            field="RUN",
+        )
+    if source not in ("auto", SOURCE):
+        raise ConfigError(
+            f"{shown(source)} needs results folders; a derive.json gives {SOURCE}"
+            " (response times at the web server)",
+            field="--source",
+        )
+    return derived[0]
+
+
+def _calibrate_derived(path: Path, args: argparse.Namespace) -> Any:
+    from analysis.calibrate_derived import calibrate_derived
+
+    rules, rest = parse_tiers(args.tier)
+    return calibrate_derived(path, rules=rules, rest=rest, servers=parse_servers(args.servers))
+
+
+def parse_tiers(items: Sequence[str]) -> tuple[list[Any], str]:
+    """``["payment=/paygov|/payments", "app"]`` to the rules and the tier for the rest."""
+    from analysis.calibrate_derived import ENTRY_TIER, TierRule
+
+    rules, rest = [], []
+    for item in items:
+        match = _TIER.fullmatch(item.strip())
+        if match is None:
+            raise ConfigError(
+                f"{shown(item)} is not TIER=REGEX or TIER; a tier name is like 'web' or"
+                " 'db-main', e.g. payment=/paygov|/payments",
+                field="--tier",
+            )
+        if match[2] is None:
+            rest.append(match[1])
+            continue
+        try:
+            rules.append(TierRule(match[1], re.compile(match[2])))
+        except re.error as exc:
+            raise ConfigError(
+                f"{shown(match[2])} is not a regular expression: {exc}", field="--tier"
+            ) from None
+    if len(rest) > 1:
+        raise ConfigError(
+            f"{shown(rest[1])}: one bare TIER takes the rest; give the others as TIER=REGEX",
+            field="--tier",
+        )
+    return rules, rest[0] if rest else ENTRY_TIER
 
 
 def parse_servers(items: Sequence[str]) -> dict[str, int]:
@@ -112,8 +212,12 @@ def _portal_options(folder: Path) -> Mapping[str, Any] | None:
 
 def report(model: Any) -> str:
     """The demands as a table: one row per tier, then its endpoints."""
+    from analysis.calibrate_derived import CAUTION, SOURCE
+
+    derived = any(t.source == SOURCE for t in model.tiers)
+    what = f"{model.runs[0]} (dvcload derive)" if derived else f"{len(model.runs)} run(s)"
     lines = [
-        f"Calibrated from {len(model.runs)} run(s), {model.sessions:,} sessions",
+        f"Calibrated from {what}, {model.sessions:,} sessions",
         f"  {'tier':<9}{'service time':>16}{'cv':>7} {'dist':<12}{'visits':>7}{'servers':>8}"
         f"{'util':>7}{'n':>8}  source",
     ]
@@ -136,4 +240,6 @@ def report(model: Any) -> str:
             f"Harness overhead (client mean minus the portal's wait + service):"
             f" {model.client_overhead_ms:.2f} ms"
         )
+    if derived:
+        lines.append(f"Caution: {SOURCE}: {CAUTION}.")
     return "\n".join(lines)

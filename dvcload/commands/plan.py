@@ -5,8 +5,11 @@ This module parses the arguments, calls :mod:`planning` and prints: the text rep
 the plan is made at the central values and spread by Monte Carlo (``--samples``,
 ``--seed``): P50 and P90 of the servers per tier per hour. What-ifs: ``--surge 2x``
 (every arrival rate doubled) and ``--spike 3x@17:00+30m`` (tripled from 17:00 for 30
-minutes); ``--model FILE`` takes the tier demands of a calibrated model. Exit code 1
-when some interval of the central plan needs more servers than a tier's ``max_servers``.
+minutes); ``--model FILE`` takes the tier demands of a calibrated model, and
+``--arrivals FILE`` the arrivals of a rate CSV (``dvcload derive``'s ``arrivals.csv``:
+session starts per interval, placed on the clock from its first ``start``'s time of
+day) instead of the scenario's. Exit code 1 when some interval of the central plan
+needs more servers than a tier's ``max_servers``.
 """
 
 from __future__ import annotations
@@ -73,6 +76,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type="path",
         help="a calibrated model (dvcload calibrate): its tier demands replace the scenario's",
     )
+    parser.add_argument(
+        "--arrivals",
+        metavar="FILE.csv",
+        type="path",
+        help="session starts per interval (dvcload derive's arrivals.csv: start,count)"
+        " replacing the scenario's arrivals; rows go on the clock from the first start's"
+        " time of day",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         spikes=spikes,
         samples=samples,
         seed=seed,
+        arrivals=args.arrivals,
     )
     written: tuple[Path, ...] = write_plots(result, plot_path) if plot_path else ()
     if args.json:
