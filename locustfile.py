@@ -28,7 +28,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from dvcload.run_setup import prepare_run, resolve_scenario, start_embedded_portal
 from dvcschema.errors import DvcloadError, ScenarioError, TargetError, shown
-from dvcschema.load import ClosedLoad
+from dvcschema.load import ClosedLoad, ReplayLoad
 from dvcschema.scenario import Scenario, load_scenario
 from dvcschema.target import TargetPolicy
 from dvcschema.userclass import UserClassTraffic
@@ -93,6 +93,13 @@ def _init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) ->
 
 def _scenario(path: str) -> Scenario:
     scenario = resolve_scenario(load_scenario(path))
+    if isinstance(scenario.load, ReplayLoad):
+        raise ScenarioError(
+            "replay scenarios run with 'dvcload run' (a replay sends a log's requests at "
+            "their recorded times; Locust's UI drives a closed pool of users)",
+            source=scenario.source,
+            field="load.model",
+        )
     if not isinstance(scenario.load, ClosedLoad):
         raise ScenarioError(
             "open-model scenarios run with 'dvcload run' (Locust's UI drives a closed pool "

@@ -237,6 +237,7 @@ def manifest_list(manifest: Mapping[str, Any], summary: Mapping[str, Any]) -> st
         "percentiles from": summary.get("percentile_source", ""),
     }
     items.update(_arrivals_items(summary.get("arrivals")))
+    items.update(_replay_items(summary.get("replay")))
     rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items.items() if v != "")
     return f"<dl>{rows}</dl>"
 
@@ -244,7 +245,11 @@ def manifest_list(manifest: Mapping[str, Any], summary: Mapping[str, Any]) -> st
 def _load_text(load: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
     users = (summary.get("users") or {}).get("max")
     model = load.get("model", "closed")
-    return f"{model} model" + (f", up to {users} users" if users is not None else "")
+    text = f"{model} model"
+    speed, scale = _number(load.get("speed")), _number(load.get("scale"))
+    if model == "replay" and speed is not None and scale is not None:
+        text += f" at speed x{speed:g}, scale x{scale:g}"
+    return text + (f", up to {users} users" if users is not None else "")
 
 
 def _host_text(host: Mapping[str, Any]) -> str:
@@ -273,18 +278,49 @@ def _arrivals_items(arrivals: Any) -> dict[str, Any]:
     if not isinstance(arrivals, Mapping):
         return {}
     target, achieved = _number(arrivals.get("target_rate")), _number(arrivals.get("achieved_rate"))
+    what = "requests" if arrivals.get("model") == "replay" else "sessions"
     items: dict[str, Any] = {}
     if target is not None or achieved is not None:
         items["arrival rate (target / achieved)"] = (
-            f"{_rate(target)} / {_rate(achieved)} sessions per s"
+            f"{_rate(target)} / {_rate(achieved)} {what} per s"
         )
     dropped, offered = _number(arrivals.get("dropped")), _number(arrivals.get("offered"))
     if dropped is not None:
         share = f" of {offered:,.0f} offered ({dropped / offered:.1%})" if offered else ""
-        items["dropped arrivals"] = f"{dropped:,.0f}{share}: no session user was free"
+        user = "replay" if what == "requests" else "session"
+        items["dropped arrivals"] = f"{dropped:,.0f}{share}: no {user} user was free"
     late = _number(arrivals.get("late"))
     if late:
         items["late arrivals"] = f"{late:,.0f}, started behind schedule (the generator was busy)"
+    return items
+
+
+def _replay_items(replay: Any) -> dict[str, Any]:
+    """A replay's log, what it held and what was sent (``summary.json``'s ``replay``)."""
+    if not isinstance(replay, Mapping):
+        return {}
+    logs = replay.get("logs")
+    count = {
+        k: _number(replay.get(k)) for k in ("recorded", "eligible", "scheduled", "ids_replaced")
+    }
+    items: dict[str, Any] = {}
+    if isinstance(logs, list):
+        items["replayed log"] = ", ".join(str(x) for x in logs)
+    if None not in count.values():
+        items["replayed requests"] = (
+            f"{count['scheduled']:,.0f} scheduled from {count['recorded']:,.0f} recorded in "
+            f"the window ({count['eligible']:,.0f} with a method sent); "
+            f"{count['ids_replaced']:,.0f} ID numbers replaced by synthetic citizens'"
+        )
+    cut = _number(replay.get("cut_at_end"))
+    if cut:
+        items["not sent"] = f"{cut:,.0f} requests due after the run's end"
+    skipped = replay.get("skipped_by_method")
+    if isinstance(skipped, Mapping) and skipped:
+        items["skipped by method"] = ", ".join(f"{k} {v}" for k, v in skipped.items())
+    unparsed = _number(replay.get("unparsed"))
+    if unparsed:
+        items["unparsed log lines"] = f"{unparsed:,.0f}"
     return items
 
 

@@ -145,6 +145,7 @@ def summarise(
         "workers_lost": load.workers_lost or None,
         "arrivals": load.arrivals or None,
         "sessions": figures("sessions", 1.0) or None,
+        "replay": load.replay,
     }
     # During a run the load goes on while the sections above are read (the flush
     # yields between histograms), so a partial summary is as of now, not as of the

@@ -1,6 +1,6 @@
 """The ``load:`` section of a scenario: how many users or arrivals, and how they behave.
 
-Two models:
+Three models:
 
 - ``closed``: a fixed pool of users running journeys back to back (Locust's own
   model). Stages are ``{duration, target}`` where ``duration`` is the length of that
@@ -8,13 +8,17 @@ Two models:
 - ``open``: sessions (one citizen's visit: log in, then one journey) start at the
   arrival times of a Poisson process whose rate follows ``rate:``, however many are
   still running, up to ``max_concurrency`` (arrivals beyond it are dropped and counted).
+- ``replay``: the requests of a web server's access log, re-issued at their recorded
+  offsets divided by ``speed`` and multiplied by ``scale`` (:mod:`dvcschema.replay`
+  reads the section, :mod:`loadgen.replay` builds the plan and sends it).
 
-Behaviour (both models): think time and patience by digital-literacy segment, and
+Behaviour (closed and open): think time and patience by digital-literacy segment, and
 retries with exponential backoff on 503s and timeouts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,7 @@ from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, one_of, sub_fields
 from dvcschema.units import format_duration_s, parse_duration_s, parse_number
 
-LOAD_MODELS = ("closed", "open")
+LOAD_MODELS = ("closed", "open", "replay")
 LITERACY = ("high", "medium", "low")
 RATE_KINDS = ("constant", "stages", "diurnal", "deadline", "csv")
 MAX_DURATION_S = 24 * 3600.0
@@ -174,7 +178,95 @@ class OpenLoad:
         }
 
 
-Load = ClosedLoad | OpenLoad
+@dataclass(frozen=True)
+class LogSpan:
+    """What reading the head (and, for a plain file, the tail) of the logs found:
+    the first request's time and the last one's (``None`` when a gzipped log's end is
+    not known without reading it whole), Unix seconds."""
+
+    first_t: float
+    last_t: float | None
+
+
+@dataclass(frozen=True)
+class ReplayLoad:
+    """The requests of access logs, re-issued at their recorded offsets (see
+    :mod:`dvcschema.replay` for the keys and :mod:`loadgen.replay` for the plan)."""
+
+    logs: tuple[Path, ...]
+    format: str
+    speed: float
+    scale: float
+    jitter_s: float
+    start_s: float
+    length_s: float | None
+    methods: tuple[str, ...]
+    session: str  # weblog.SessionKey's text: ip+ua, ip, cookie:NAME, header:NAME
+    fields: Mapping[str, str]
+    routes: tuple[str, ...]  # REGEX=TEMPLATE rules naming the requests
+    span: LogSpan
+    max_concurrency: int = 1000
+    max_request_rate: float = DEFAULT_MAX_REQUEST_RATE
+    model: str = "replay"
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        return ()
+
+    @property
+    def behaviour(self) -> Behaviour:
+        """A replay has no think times, patience or retries: the log says when."""
+        return Behaviour()
+
+    @property
+    def think_time(self) -> ThinkTime:
+        return ThinkTime()
+
+    def window_end_s(self) -> float | None:
+        """The window's end in recorded seconds since the log's first request, or
+        ``None`` when it is the log's end and that is not known yet."""
+        if self.length_s is not None:
+            return self.start_s + self.length_s
+        if self.span.last_t is None:
+            return None
+        # a log's times are whole seconds: its last second lasts a second
+        return self.span.last_t - self.span.first_t + 1.0
+
+    def natural_duration_s(self) -> float | None:
+        """Run seconds the window takes at ``speed`` (the copies' jitter included), or
+        ``None`` when the log's end is not known before reading it whole."""
+        end_s = self.window_end_s()
+        if end_s is None:
+            return None
+        jitter_s = self.jitter_s if self.scale > 1 else 0.0
+        return (end_s - self.start_s + jitter_s) / self.speed
+
+    def as_dict(self) -> dict[str, Any]:
+        logs = [str(p) for p in self.logs]
+        out: dict[str, Any] = {
+            "model": self.model,
+            "log": logs[0] if len(logs) == 1 else logs,
+            "format": self.format,
+            "speed": self.speed,
+            "scale": self.scale,
+            "jitter": format_duration_s(self.jitter_s),
+            "methods": list(self.methods),
+            "session": self.session,
+            "max_concurrency": self.max_concurrency,
+            "max_request_rate": self.max_request_rate,
+        }
+        if self.start_s:
+            out["start_at"] = format_duration_s(self.start_s)
+        if self.length_s is not None:
+            out["length"] = format_duration_s(self.length_s)
+        if self.fields:
+            out["fields"] = dict(self.fields)
+        if self.routes:
+            out["routes"] = list(self.routes)
+        return out
+
+
+Load = ClosedLoad | OpenLoad | ReplayLoad
 
 
 def parse_load(section: Fields, *, base_dir: Path | None = None) -> Load:
@@ -182,6 +274,10 @@ def parse_load(section: Fields, *, base_dir: Path | None = None) -> Load:
     model = section.take("model", one_of(*LOAD_MODELS), "closed")
     if model == "open":
         return _open_load(section, base_dir or Path("."))
+    if model == "replay":
+        from dvcschema.replay import parse_replay  # it builds on this module's parsers
+
+        return parse_replay(section, base_dir or Path("."))
     return _closed_load(section)
 
 
@@ -334,17 +430,17 @@ def _csv_profile(
     spec = fields.section(kind)
     assert spec is not None
     file = spec.take("file", lambda v: _existing_file(base_dir, v))
-    interval_s = spec.take("interval", duration_parser(minimum_s=0.001), 60.0)
+    given_s = spec.take("interval", duration_parser(minimum_s=0.001), None)  # or the starts'
     spec.close()
     try:
-        per_s, _lines = rates.read_counts_csv(file, interval_s)
+        table = rates.read_rate_csv(file, given_s)
     except ConfigError as exc:  # not a regular file, too large, not UTF-8 text
         raise spec.error_at("file", f"{shown(str(file))}: {exc.message}") from None
     except ValueError as exc:
         raise spec.error_at("file", str(exc)) from None
-    if start_s >= per_s.size * interval_s:
+    if start_s >= table.counts.size * table.interval_s:
         raise fields.error_at("start_at", "starts after the end of the CSV")
-    return rates.csv_profile(per_s, interval_s, start_s=start_s, speed=speed)
+    return rates.csv_profile(table.rate_per_s, table.interval_s, start_s=start_s, speed=speed)
 
 
 _PROFILE_READERS = {

@@ -400,10 +400,15 @@ class Summary:
     workers: list[dict[str, Any]] | None = _doc("distributed runs: each worker's counts and CPU")
     workers_lost: list[str] | None = _doc("distributed runs: workers that went missing")
     arrivals: dict[str, Any] | None = _doc(
-        "open model: ``target_rate``, ``achieved_rate``, ``offered``, ``started``, "
-        "``dropped`` (no free session user), ``late``, ``max_concurrency``"
+        "open model and replay (``model``): ``target_rate``, ``achieved_rate``, ``offered``, "
+        "``started``, ``dropped`` (no free session user), ``late``, ``max_concurrency``"
     )
     sessions: dict[str, Any] | None = _doc("open model: session start delays and lengths")
+    replay: dict[str, Any] | None = _doc(
+        "replay: the ``logs`` read, ``speed``, ``scale``, ``window``, requests ``recorded`` "
+        "in it, ``eligible`` (methods allowed), ``sessions``, ``scheduled`` (after scale), "
+        "``cut_at_end``, ``skipped_by_method``, ``ids_replaced``, ``unparsed`` lines"
+    )
     audit: dict[str, Any] | None = _doc(
         "embedded portal: the integrity audit (acknowledged dossiers against the database, "
         "payments charged once); a failed audit fails the gate"

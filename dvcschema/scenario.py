@@ -35,6 +35,7 @@ from dvcschema.journeys import (
 from dvcschema.load import (
     MAX_DURATION_S,
     Load,
+    ReplayLoad,
     duration_parser,
     int_parser,
     parse_load,
@@ -131,8 +132,10 @@ class Scenario:
         }
         if isinstance(self.traffic, UserClassTraffic):
             data["mix"].pop("journeys")  # the class weights its own tasks
+        if isinstance(self.load, ReplayLoad):
+            data["mix"] = {}  # a replay sends the log's requests, not journeys
         if not self.mix.services:
-            data["mix"].pop("services")
+            data["mix"].pop("services", None)
         data = {k: v for k, v in data.items() if v not in ("", [], {})}
         return {**data, "source": self.source}
 
@@ -172,6 +175,9 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     allow_targets = frozenset(top.take("allow_targets", _host_list, no_hosts))
     http = _http(top.section("http"), source)
     population = _population(top.section("population"))
+    replay = isinstance(data.get("load"), Mapping) and data["load"].get("model") == "replay"
+    if replay:
+        _refuse_journeys(top, data)  # before they are read: their errors would mislead
     traffic = _traffic(top, Path(source).parent)
     declared = {k: data[k] for k in ("session", "journeys") if k in data}
     if isinstance(traffic, PythonTraffic | UserClassTraffic):
@@ -186,6 +192,8 @@ def scenario_from_data(data: Any, *, source: str) -> Scenario:
     )
     load_section = top.section("load", required=capacity is None)
     load = None if load_section is None else parse_load(load_section, base_dir=Path(source).parent)
+    if isinstance(load, ReplayLoad):
+        declared = {}
     duration_s = _duration(top, load)
     budgets_section = top.section("budgets")
     budgets = parse_budgets(budgets_section) if budgets_section is not None else BudgetSet()
@@ -239,11 +247,31 @@ def _traffic(top: Fields, base_dir: Path) -> DeclaredTraffic | PythonTraffic | U
     return parse_traffic(session, journeys, context)
 
 
+_NOT_REPLAYED = ("session", "journeys", "user_class", "mix")
+
+
+def _refuse_journeys(top: Fields, data: Mapping[str, Any]) -> None:
+    """A replay sends the log's requests: journeys and their mix would be ignored."""
+    for key in _NOT_REPLAYED:
+        if key in data:
+            raise top.error_at(
+                key,
+                f"a replay (load.model: replay) sends the log's requests; '{key}' would be "
+                "ignored, so remove it (or use the open model to run journeys)",
+            )
+
+
 def _duration(top: Fields, load: Load | None) -> float:
     if load is None:  # a capacity-only scenario: nothing runs
         return top.take("duration", duration_parser(minimum_s=1.0), 0.0)
     natural_s = load.natural_duration_s()
     if not top.has("duration"):
+        if natural_s is None and isinstance(load, ReplayLoad):
+            raise top.error_at(
+                "duration",
+                "a gzipped log's end is not known before it is read whole; give 'duration' "
+                "(e.g. '60s') or load.length",
+            )
         if natural_s is None:
             raise top.error_at("duration", "required field 'duration' is missing (e.g. '45s')")
         if natural_s > MAX_DURATION_S:
@@ -251,7 +279,9 @@ def _duration(top: Fields, load: Load | None) -> float:
         return natural_s
     duration_s = top.take("duration", duration_parser(minimum_s=1.0))
     if natural_s is not None and natural_s + 1e-9 < duration_s:
-        what = "stages last" if load.model == "closed" else "rate profile lasts"
+        what = {"closed": "stages last", "replay": "replay lasts"}.get(
+            load.model, "rate profile lasts"
+        )
         raise top.error_at(
             "duration",
             f"the {what} {format_duration_s(natural_s)} but duration is "

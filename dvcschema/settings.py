@@ -14,7 +14,14 @@ from typing import Any
 
 from dvcschema import rates
 from dvcschema.errors import ScenarioError, shown
-from dvcschema.load import MAX_DURATION_S, MAX_RATE_PER_S, MAX_USERS, ClosedLoad, OpenLoad
+from dvcschema.load import (
+    MAX_DURATION_S,
+    MAX_RATE_PER_S,
+    MAX_USERS,
+    ClosedLoad,
+    OpenLoad,
+    ReplayLoad,
+)
 from dvcschema.scenario import Scenario
 from dvcschema.target import parse_host, parse_target
 from dvcschema.units import format_duration_s, parse_duration_s, parse_number
@@ -102,6 +109,8 @@ def _truncate(load: ClosedLoad, seconds: float) -> tuple[Any, ...]:
 
 def _users(scenario: Scenario, value: Any, origin: str) -> Scenario:
     users = int(_parsed(origin, lambda v: _int_text(v, 1, MAX_USERS), value))
+    if isinstance(scenario.load, ReplayLoad):
+        raise ScenarioError(_NOT_FOR_REPLAY, field=origin)
     if not isinstance(scenario.load, ClosedLoad):
         raise ScenarioError(
             "applies to the closed model; this scenario is open (use --arrival-rate)",
@@ -118,6 +127,8 @@ def _arrival_rate(scenario: Scenario, value: Any, origin: str) -> Scenario:
         raise ScenarioError(
             f"{shown(value)} is out of range; allowed: > 0 to {MAX_RATE_PER_S:g}", field=origin
         )
+    if isinstance(scenario.load, ReplayLoad):
+        raise ScenarioError(_NOT_FOR_REPLAY, field=origin)
     if not isinstance(scenario.load, OpenLoad):
         raise ScenarioError(
             "applies to the open model; set 'load: {model: open, ...}' in the scenario",
@@ -132,6 +143,12 @@ def _arrival_rate(scenario: Scenario, value: Any, origin: str) -> Scenario:
     profile = rates.constant(rate, MAX_DURATION_S)
     load = dataclasses.replace(scenario.load, profile=profile, rate_spec={"constant": rate})
     return dataclasses.replace(scenario, load=load)
+
+
+_NOT_FOR_REPLAY = (
+    "does not apply to a replay (load.model: replay): the log says when requests come; "
+    "load.speed and load.scale change how fast and how many"
+)
 
 
 def _number_text(value: Any) -> float:

@@ -33,7 +33,7 @@ from locust.stats import (
 
 from dvcschema import results
 from dvcschema.errors import RunError
-from dvcschema.load import Load, OpenLoad
+from dvcschema.load import Load, OpenLoad, ReplayLoad
 from loadgen import eventloop
 from loadgen.arrivals import ArrivalStats, Dispatcher, Ticket, poisson_arrivals
 from loadgen.distributed import MasterMerger, WorkerReporter
@@ -41,7 +41,7 @@ from loadgen.shapes import stages_shape
 from loadgen.share import accept_shares, announce_shares
 from loadgen.timer import precise_sleeper
 from loadgen.userclass import locust_user_class
-from loadgen.users import CitizenUser, SessionUser
+from loadgen.users import CitizenUser, ReplayUser, SessionUser
 from loadgen.workload import Workload
 
 PROGRESS_INTERVAL_S = 2.0
@@ -94,6 +94,7 @@ class LoadRun:
     arrivals: dict[str, Any] | None = None
     workers: list[dict[str, Any]] | None = None
     workers_lost: list[dict[str, Any]] | None = None
+    replay: dict[str, Any] | None = None  # a replay's plan: summary.json's ``replay``
 
     @property
     def duration_s(self) -> float:
@@ -105,13 +106,16 @@ def _environment(
 ) -> tuple[Environment, Channel]:
     tickets: Channel = Channel()
     eventloop.prepare(workload.policy)
-    if isinstance(load, OpenLoad):
-        user_class: type = SessionUser.configure(workload, tickets)
-        shape = None
+    shape = None
+    if isinstance(load, ReplayLoad):
+        user_class: type = ReplayUser.configure(workload, tickets)
+    elif isinstance(load, OpenLoad):
+        user_class = SessionUser.configure(workload, tickets)
     else:
         user_class = CitizenUser.configure(workload)
         shape = stages_shape(load.schedule(duration_s))
-    if workload.user_class is not None:  # the scenario's own Locust User class
+    if workload.user_class is not None and not isinstance(load, ReplayLoad):
+        # the scenario's own Locust User class
         open_tickets = tickets if isinstance(load, OpenLoad) else None
         user_class = locust_user_class(workload, workload.user_class, open_tickets)
     env = Environment(user_classes=[user_class], shape_class=shape, host=host, events=Events())
@@ -162,14 +166,16 @@ def run_load(
     csv_writer = StatsCSVFileWriter(
         env, PERCENTILES_TO_REPORT, str(results_dir / results.LOCUST_CSV_PREFIX), full_history=True
     )
-    state = _RunState(env, load, merger, master.dead_workers if master else lambda: [])
+    state = _RunState(
+        env, load, merger, master.dead_workers if master else lambda: [], replay=workload.replay
+    )
     greenlets = [
         gevent.spawn(csv_writer.stats_writer),
         gevent.spawn(stats_history, runner),
         gevent.spawn(_roll_intervals, workload, lambda: on_flush and on_flush(state.snapshot())),
     ]
     open_run, started_at = None, time.time()
-    if isinstance(load, OpenLoad):
+    if isinstance(load, OpenLoad | ReplayLoad):
         _spawn_pool(env, load.max_concurrency)
         if master is None:
             open_run = _start_dispatcher(
@@ -218,6 +224,7 @@ class _RunState:
     dead_workers: Callable[[], list[str]]
     started_at: float = 0.0
     open_run: _OpenRun | None = None
+    replay: Any = None  # loadgen.replay.ReplayPlan of a replay (the whole plan)
     max_users: int = 0
     lost: dict[str, float] = field(default_factory=dict)  # worker id -> seconds into the run
 
@@ -238,17 +245,23 @@ class _RunState:
         """The run as of now (``interrupted`` marks a partial flush)."""
         ended_at = time.time() if ended_at is None else ended_at
         arrivals = None
-        if isinstance(self.load, OpenLoad):
+        if isinstance(self.load, OpenLoad | ReplayLoad):
             stats = (
                 self.merger.arrival_stats()
                 if self.merger
                 else (self.open_run.dispatcher.stats if self.open_run else ArrivalStats())
             )
-            arrivals = arrival_summary(stats, self.load, self.started_at, ended_at)
+            if isinstance(self.load, ReplayLoad):
+                arrivals = replay_arrival_summary(
+                    stats, self.load, self.replay, self.started_at, ended_at
+                )
+            else:
+                arrivals = arrival_summary(stats, self.load, self.started_at, ended_at)
         workers = self.merger.summary() if self.merger else None
         return LoadRun(
-            self.started_at, ended_at, self.max_users, self.env, interrupted, arrivals, workers
-        )
+            self.started_at, ended_at, self.max_users, self.env, interrupted, arrivals, workers,
+            replay=self.replay.summary if self.replay is not None else None,
+        )  # fmt: skip
 
 
 def run_worker(
@@ -270,11 +283,13 @@ def run_worker(
         accept_shares(env, workload.ceiling, cap_per_s=load.max_request_rate / partition[1])
     reporter = WorkerReporter(workload, partition)
     env.events.report_to_master.add_listener(reporter.on_report_to_master)
-    if isinstance(load, OpenLoad):
+    if isinstance(load, OpenLoad | ReplayLoad):
         k, n = partition
-        share = OpenLoad(
-            load.profile.scaled(1.0 / n), load.max_concurrency, load.rate_spec, load.behaviour
-        )
+        share: OpenLoad | ReplayLoad = load  # a replay's plan is already this worker's share
+        if isinstance(load, OpenLoad):
+            share = OpenLoad(
+                load.profile.scaled(1.0 / n), load.max_concurrency, load.rate_spec, load.behaviour
+            )
 
         def on_start(environment: Environment, msg: Any, **_: Any) -> None:
             run = _start_dispatcher(
@@ -322,6 +337,29 @@ def arrival_summary(
     }
 
 
+def replay_arrival_summary(
+    stats: ArrivalStats, load: ReplayLoad, plan: Any, started_at: float, ended_at: float
+) -> dict[str, Any]:
+    """``summary.json``'s ``arrivals`` for a replay: each recorded request sent is one
+    arrival; ``expected`` counts the plan's requests due by the end of the run."""
+    elapsed_s = max(ended_at - started_at, 1e-9)
+    expected = plan.expected(elapsed_s) if plan is not None else 0
+    return {
+        "model": "replay",
+        "target_rate": expected / elapsed_s,
+        "achieved_rate": stats.started / elapsed_s,
+        "offered_rate": stats.offered / elapsed_s,
+        "expected": expected,
+        "scheduled": plan.scheduled_total if plan is not None else 0,
+        "offered": stats.offered,
+        "started": stats.started,
+        "dropped": stats.dropped,
+        "dropped_ratio": stats.dropped / stats.offered if stats.offered else 0.0,
+        "late": stats.late,
+        "max_concurrency": load.max_concurrency,
+    }
+
+
 @dataclass
 class _OpenRun:
     dispatcher: Dispatcher
@@ -354,7 +392,7 @@ def _spawn_pool(env: Environment, pool: int) -> None:
 
 
 def _start_dispatcher(
-    load: OpenLoad,
+    load: OpenLoad | ReplayLoad,
     workload: Workload,
     tickets: Channel,
     duration_s: float,
@@ -370,7 +408,11 @@ def _start_dispatcher(
             return False
         return True
 
-    arrivals = poisson_arrivals(load.profile, duration_s, rng=workload.seed + seed_offset)
+    if isinstance(load, ReplayLoad):
+        assert workload.replay is not None  # built with the workload
+        arrivals = workload.replay.chunks()  # the recorded send times, cut at duration_s
+    else:
+        arrivals = poisson_arrivals(load.profile, duration_s, rng=workload.seed + seed_offset)
     sleeper = precise_sleeper()
     dispatcher = Dispatcher(arrivals, offer, sleep=sleeper.sleep)
     started_at = time.time() if started_at is None else started_at

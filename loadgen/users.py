@@ -1,10 +1,13 @@
-"""The Locust users: citizens in the closed model, sessions in the open model.
+"""The Locust users: citizens in the closed model, sessions in the open model,
+recorded requests in a replay.
 
 - :class:`CitizenUser` (closed): one citizen per user, logging in once and then
   running journeys back to back with think times, as Locust users normally do.
 - :class:`SessionUser` (open): a pool of ``max_concurrency`` users waiting for
   arrivals; each arrival is one session (a new citizen logs in, thinks for
   ``load.think_time``, and runs one journey).
+- :class:`ReplayUser` (replay): a pool of ``max_concurrency`` users waiting for the
+  replay plan's send times; each is one recorded request (:mod:`loadgen.replay`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from locust.exception import StopUser
 
 from loadgen.arrivals import Ticket
 from loadgen.declared import pick_journey
-from loadgen.visit import Abandoned, Conduct, Visit
+from loadgen.visit import Abandoned, Conduct, Visit, failure_kind
 from loadgen.wire import GuardedHttpUser, tls_settings
 from loadgen.workload import Workload
 
@@ -200,3 +203,84 @@ class SessionUser(_Citizens):
             corrected_ms=(ended - ticket.intended_at) * 1000.0,
             ok=ok,
         )
+
+
+class ReplayUser(GuardedHttpUser):
+    """Replay: wait for a send time, send the one recorded request it names, wait again.
+
+    The request goes through the guarded client (target policy, ceiling) with no
+    cookie of an earlier one. It fails when the target does not answer or answers
+    5xx; a 4xx is what a replayed request without its session or with a synthetic
+    citizen's number often gets, so it is counted (``replay_4xx``), not failed. Its
+    start delay is recorded as a session's is in the open model.
+    """
+
+    abstract = True
+    tickets: ClassVar[Channel | None] = None
+    workload: ClassVar[Workload | None] = None
+    connection_timeout = 10.0
+    network_timeout = 30.0
+
+    @classmethod
+    def configure(cls, workload: Workload, tickets: Channel) -> type[ReplayUser]:
+        """A concrete subclass bound to ``workload`` (its plan, policy and ceiling)."""
+        if workload.replay is None:
+            raise RuntimeError("this workload has no replay plan (build it with build_workload)")
+        insecure, context = tls_settings(workload.tls)
+        attrs: dict[str, Any] = {
+            "abstract": False, "tickets": tickets, "workload": workload,
+            "policy": workload.policy, "ceiling": workload.ceiling, "insecure": insecure,
+            "ssl_context_factory": None if context is None else staticmethod(context),
+        }  # fmt: skip
+        user_class: type[ReplayUser] = type("ReplayUser", (cls,), attrs)
+        return user_class
+
+    def __init__(self, environment: Any) -> None:
+        workload = self._workload()
+        if workload.headers:  # http.headers, rendered for one citizen per user
+            headers = workload.headers_for(workload.next_citizen().as_dict())
+            self.default_headers = {**headers, **(self.default_headers or {})}
+        super().__init__(environment)
+
+    def _workload(self) -> Workload:
+        if self.workload is None:
+            raise RuntimeError(f"{type(self).__name__}.configure(workload) was not called")
+        return self.workload
+
+    def wait_time(self) -> float:
+        return 0.0  # the next send time's ticket is the wait
+
+    @task
+    def replay(self) -> None:
+        assert self.tickets is not None
+        ticket: Ticket | None = self.tickets.get()
+        if ticket is None:  # the run is ending (see loadgen.runner._drain)
+            raise StopUser
+        workload = self._workload()
+        assert workload.replay is not None  # configure() checked it
+        method, target, name = workload.replay.request(ticket.index - 1)
+        began = time.time()
+        self.client.cookiejar.clear()
+        ok = self.send(method, target, name)
+        ended = time.time()
+        workload.recorder.record_session(
+            start_delay_ms=(began - ticket.intended_at) * 1000.0,
+            raw_ms=(ended - began) * 1000.0,
+            corrected_ms=(ended - ticket.intended_at) * 1000.0,
+            ok=ok,
+        )
+
+    def send(self, method: str, target: str, name: str) -> bool:
+        """One recorded request; ``True`` unless it got no answer or a 5xx."""
+        with self.client.request(method, target, name=name, catch_response=True) as response:
+            status = response.status_code or 0
+            if status == 0:
+                response.failure(failure_kind(getattr(response, "error", None)))
+                return False
+            if status >= 500:
+                response.failure(f"HTTP {status} from the target")
+                return False
+            response.success()
+            if status >= 400:
+                self._workload().count("replay_4xx")
+            return True

@@ -14,9 +14,9 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dvcschema.load import Behaviour
+from dvcschema.load import Behaviour, ReplayLoad
 from dvcschema.pyjourneys import PythonTraffic
 from dvcschema.scenario import Scenario, target_policy
 from dvcschema.target import TargetPolicy, TlsOptions
@@ -28,6 +28,9 @@ from loadgen.histograms import LatencyRecorder
 from loadgen.ledger import AuditLedger
 from loadgen.pacing import RateCeiling
 from loadgen.pyjourneys import PythonJourneys
+
+if TYPE_CHECKING:
+    from loadgen.replay import ReplayPlan
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Workload:
     tls: TlsOptions = field(default_factory=TlsOptions)  # how https is verified
     headers: Mapping[str, Template] = field(default_factory=dict)  # http.headers
     draining: bool = False  # the run is ending: in-flight journeys finish, none start
+    replay: ReplayPlan | None = None  # a replay's plan: the requests this process sends
     _next_citizen: itertools.count[int] = field(default_factory=itertools.count)
     _next_user: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -108,6 +112,7 @@ def build_workload(
     policy (allowed names resolved now, once, before any load, unless given)."""
     if scenario.load is None:
         raise ValueError(f"{scenario.source}: no 'load' section to run")
+    replay = isinstance(scenario.load, ReplayLoad)
     return Workload(
         journeys=dict(scenario.mix.journeys),
         services=dict(scenario.mix.services),
@@ -118,10 +123,27 @@ def build_workload(
         partition=partition,
         ceiling=RateCeiling(scenario.load.max_request_rate / partition[1], sleep=_sleep),
         policy=target_policy(scenario) if policy is None else policy,
-        traffic=_engine(scenario),
+        traffic=None if replay else _engine(scenario),
         user_class=scenario.traffic if isinstance(scenario.traffic, UserClassTraffic) else None,
         tls=scenario.http.tls,
         headers={k: Template.parse(v) for k, v in scenario.http.headers.items()},
+        replay=_replay_plan(scenario, population, partition) if replay else None,
+    )
+
+
+def _replay_plan(scenario: Scenario, population: Any, partition: tuple[int, int]) -> ReplayPlan:
+    """The requests this process replays (the whole log is read now, once)."""
+    from loadgen.replay import build_plan, citizen_numbers
+
+    assert isinstance(scenario.load, ReplayLoad)
+    size, seed = scenario.population.size, scenario.seed
+    return build_plan(
+        scenario.load,
+        seed=seed,
+        duration_s=scenario.duration_s,
+        numbers=lambda needed: citizen_numbers(population, size, seed, needed),
+        partition=partition,
+        source=scenario.source,
     )
 
 

@@ -3,12 +3,13 @@
 This is the ground truth that the harness's client-side measurements and the
 queueing models are checked against. Each line holds at least ``t_arrival`` (Unix
 seconds when the request reached the application), ``method``, ``endpoint`` (the
-route template), ``status``, ``queue_wait_ms`` and ``service_ms`` (sums over the tiers
-visited; service is the time a server was actually held), ``response_ms`` (arrival to
-the response being handed to the server), ``tiers`` (per tier ``wait_ms`` and
-``service_ms``) and ``bytes_in``; a request refused at a full tier also has
-``rejected_at``, and a request hit by an injected fault (:mod:`portal.faults`) has
-``fault``: ``error``, ``spike``, ``gateway_timeout``, ``reset``, ``outage`` or
+route template), ``target`` (the path and query as received, at most
+:data:`MAX_TARGET_CHARS` characters), ``status``, ``queue_wait_ms`` and ``service_ms``
+(sums over the tiers visited; service is the time a server was actually held),
+``response_ms`` (arrival to the response being handed to the server), ``tiers`` (per
+tier ``wait_ms`` and ``service_ms``) and ``bytes_in``; a request refused at a full tier
+also has ``rejected_at``, and a request hit by an injected fault (:mod:`portal.faults`)
+has ``fault``: ``error``, ``spike``, ``gateway_timeout``, ``reset``, ``outage`` or
 ``slow_db``, several joined with ``+`` in the order they were applied. A request whose
 connection was reset is logged with status 444 (nginx's "closed without response").
 
@@ -24,6 +25,7 @@ import contextlib
 import json
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +35,7 @@ from portal.endpoints import UNMATCHED
 
 FLUSH_INTERVAL_S = 0.5
 SERIALISE_CHUNK = 200
+MAX_TARGET_CHARS = 8192
 
 
 @dataclass
@@ -49,6 +52,7 @@ class AccessRecord:
     method: str
     started_perf_s: float = field(default_factory=time.perf_counter)
     endpoint: str = UNMATCHED
+    target: str = ""
     status: int = 0
     bytes_in: int = 0
     tiers: dict[str, TierTiming] = field(default_factory=dict)
@@ -68,6 +72,7 @@ class AccessRecord:
             "t_arrival": round(self.t_arrival, 6),
             "method": self.method,
             "endpoint": self.endpoint,
+            "target": self.target,
             "status": self.status,
             "queue_wait_ms": _ms(sum(t.wait_s for t in self.tiers.values())),
             "service_ms": _ms(sum(t.service_s for t in self.tiers.values())),
@@ -83,6 +88,17 @@ class AccessRecord:
         if self.faults:
             out["fault"] = "+".join(self.faults)
         return out
+
+
+def request_target(scope: Mapping[str, Any]) -> str:
+    """The path and query of an ASGI request as the client sent them (``raw_path``,
+    still percent-encoded, when the server gives it), cut to :data:`MAX_TARGET_CHARS`."""
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else str(scope.get("path", ""))
+    query = scope.get("query_string") or b""
+    if query:
+        path += "?" + query.decode("latin-1")
+    return path[:MAX_TARGET_CHARS]
 
 
 def _ms(seconds: float) -> float:

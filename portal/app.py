@@ -30,7 +30,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dvcschema import routes
-from portal.access_log import AccessRecord
+from portal.access_log import AccessRecord, request_target
 from portal.admin import ADMIN_PATH, admin_routes
 from portal.endpoints import ENDPOINTS, UNMATCHED, split_key
 from portal.fault_replies import early_reply, reset_connection
@@ -106,7 +106,9 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         t_arrival = scope.get(RECEIVED_SCOPE_KEY) or time.time()
-        record = AccessRecord(t_arrival=t_arrival, method=scope["method"])
+        record = AccessRecord(
+            t_arrival=t_arrival, method=scope["method"], target=request_target(scope)
+        )
         scope[RECORD_SCOPE_KEY] = record
         if scope["path"] in _OUTSIDE_LOAD:
             record.endpoint = scope["path"]

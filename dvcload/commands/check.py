@@ -15,6 +15,7 @@ from contextlib import ExitStack
 
 from dvcload.run_setup import announced_policy, prepare_run, resolve_scenario, start_embedded_portal
 from dvcschema.errors import ScenarioError
+from dvcschema.load import ReplayLoad
 from dvcschema.scenario import PopulationSpec, load_scenario
 from dvcschema.settings import Overrides
 from dvcschema.userclass import UserClassTraffic
@@ -45,6 +46,13 @@ def run(args: argparse.Namespace) -> int:
         target=args.target, seed=args.seed, allow_targets=tuple(args.allow_target)
     )
     scenario = resolve_scenario(load_scenario(args.scenario), overrides)
+    if isinstance(scenario.load, ReplayLoad):
+        raise ScenarioError(
+            "check runs one session of each journey, and a replay has none; try a short"
+            f" replay: dvcload run {args.scenario} --duration 10s",
+            source=scenario.source,
+            field="load.model",
+        )
     if isinstance(scenario.traffic, UserClassTraffic):
         raise ScenarioError(
             "check runs declared or Python journeys; try a Locust User class with a short"
