@@ -17,7 +17,8 @@ The log is made by :mod:`benchmarks.make_access_log` (a deadline day of the refe
 portal, known by construction) in a temporary folder, and removed after.
 
 Run: ``.venv/bin/python -m benchmarks derive`` (or ``make bench``). ``BENCH_DERIVE_LINES``
-in the environment makes it smaller (for a quick look).
+in the environment makes it smaller, for a quick look only: below a million lines the
+start-up (imports, worker processes, the plot) dominates and the targets do not apply.
 """
 
 from __future__ import annotations
