@@ -105,7 +105,7 @@ def _csv_arrivals(fields: Fields, base_dir: Path) -> Arrivals:
     length_s = fields.take("length", duration_parser(minimum_s=1.0), None)
     csv_fields = fields.section("csv")
     assert csv_fields is not None
-    file = csv_fields.take("file", lambda v: _csv_file(base_dir, v))
+    file = csv_fields.take("file", lambda v: files.existing_path(base_dir, v))
     interval_s = csv_fields.take("interval", duration_parser(minimum_s=0.001), None)
     csv_fields.close()
     fields.close()
@@ -164,18 +164,6 @@ def _placed_csv(
         raise PlacementError("csv", "the part planned lasts under a second; nothing to plan")
     source = f"{path}: {describe(table, window)}"
     return Arrivals(tuple(t.tolist()), tuple(r.tolist()), "csv", spec, source)
-
-
-def _csv_file(base_dir: Path, value: Any) -> Path:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{shown(value)} is not a file path")
-    try:
-        path = (base_dir / value).resolve()
-    except (OSError, RuntimeError):  # a symlink loop, ...
-        raise ValueError(f"{shown(value)} is not a file path") from None
-    if not files.exists(path):  # what else it is (a FIFO, a folder) is said when it is read
-        raise ValueError(f"no such file {shown(str(path))}")
-    return path
 
 
 def _hourly(fields: Fields) -> tuple[rates.RateProfile, dict[str, Any]]:

@@ -18,7 +18,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from dvcschema.errors import ConfigError
+from dvcschema.errors import ConfigError, shown
 
 MAX_FILE_BYTES = 4 * 1024 * 1024  # configuration files: scenarios, budgets, portal configs
 _CHUNK_BYTES = 1024 * 1024
@@ -100,6 +100,21 @@ def read_text(path: str | Path, *, limit: int = MAX_FILE_BYTES, encoding: str = 
     if "\x00" in text:
         raise ConfigError("not a text file (contains NUL bytes)", source=str(path))
     return text
+
+
+def existing_path(base_dir: Path, value: object) -> Path:
+    """The path a scenario names (``value``, relative to ``base_dir``), resolved, once it
+    exists; ``ValueError`` otherwise. What it is (a FIFO, a folder) is judged when it
+    is read."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{shown(value)} is not a file path")
+    try:
+        path = (base_dir / value).resolve()
+    except (OSError, RuntimeError):  # a symlink loop, ...
+        raise ValueError(f"{shown(value)} is not a file path") from None
+    if not exists(path):
+        raise ValueError(f"no such file {shown(str(path))}")
+    return path
 
 
 def exists(path: str | Path) -> bool:

@@ -429,7 +429,7 @@ def _csv_profile(
 ) -> rates.RateProfile:
     spec = fields.section(kind)
     assert spec is not None
-    file = spec.take("file", lambda v: _existing_file(base_dir, v))
+    file = spec.take("file", lambda v: files.existing_path(base_dir, v))
     given_s = spec.take("interval", duration_parser(minimum_s=0.001), None)  # or the starts'
     spec.close()
     try:
@@ -450,18 +450,6 @@ _PROFILE_READERS = {
     "deadline": _day_profile,
     "csv": _csv_profile,
 }
-
-
-def _existing_file(base_dir: Path, value: Any) -> Path:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{shown(value)} is not a file path")
-    try:
-        path = (base_dir / value).resolve()
-    except (OSError, RuntimeError):  # a symlink loop, ...
-        raise ValueError(f"{shown(value)} is not a file path") from None
-    if not files.exists(path):  # what else it is (a FIFO, a folder) is said when it is read
-        raise ValueError(f"no such file {shown(str(path))}")
-    return path
 
 
 def _boolean(value: Any) -> bool:

@@ -48,7 +48,6 @@ from dvcschema.load import (
     LogSpan,
     ReplayLoad,
     _ceiling,
-    _existing_file,
     duration_parser,
     int_parser,
 )
@@ -121,7 +120,7 @@ def _log_paths(base_dir: Path, value: Any) -> tuple[Path, ...]:
         raise ValueError("an empty list; give a log file, or a list of them")
     if len(items) > MAX_LOGS:
         raise ValueError(f"{len(items)} logs; at most {MAX_LOGS}")
-    paths = tuple(_existing_file(base_dir, item) for item in items)
+    paths = tuple(files.existing_path(base_dir, item) for item in items)
     if len(set(paths)) != len(paths):
         raise ValueError("the same log is listed twice; its requests would be sent twice")
     return paths

@@ -251,12 +251,7 @@ class _RunState:
                 if self.merger
                 else (self.open_run.dispatcher.stats if self.open_run else ArrivalStats())
             )
-            if isinstance(self.load, ReplayLoad):
-                arrivals = replay_arrival_summary(
-                    stats, self.load, self.replay, self.started_at, ended_at
-                )
-            else:
-                arrivals = arrival_summary(stats, self.load, self.started_at, ended_at)
+            arrivals = arrival_summary(stats, self.load, self.started_at, ended_at, self.replay)
         workers = self.merger.summary() if self.merger else None
         return LoadRun(
             self.started_at, ended_at, self.max_users, self.env, interrupted, arrivals, workers,
@@ -317,40 +312,31 @@ def _await_next_csv_rows(csv_writer: StatsCSVFileWriter) -> None:
 
 
 def arrival_summary(
-    stats: ArrivalStats, load: OpenLoad, started_at: float, ended_at: float
+    stats: ArrivalStats,
+    load: OpenLoad | ReplayLoad,
+    started_at: float,
+    ended_at: float,
+    plan: Any = None,
 ) -> dict[str, Any]:
-    """``summary.json``'s ``arrivals``: target versus achieved, dropped."""
+    """``summary.json``'s ``arrivals``: target versus achieved, dropped, late.
+
+    For a replay, each recorded request sent is one arrival: ``expected`` counts the
+    requests of ``plan`` (:class:`loadgen.replay.ReplayPlan`) due by the end of the run,
+    and ``scheduled`` all of them."""
     elapsed_s = max(ended_at - started_at, 1e-9)
-    expected = load.profile.expected_arrivals(0.0, elapsed_s)
+    out: dict[str, Any] = {"model": "open"}
+    if isinstance(load, ReplayLoad):
+        expected: float = plan.expected(elapsed_s) if plan is not None else 0
+        out = {"model": "replay", "scheduled": plan.scheduled_total if plan is not None else 0}
+    else:
+        expected = load.profile.expected_arrivals(0.0, elapsed_s)
     return {
-        "model": "open",
+        "model": out.pop("model"),
         "target_rate": expected / elapsed_s,
         "achieved_rate": stats.started / elapsed_s,
         "offered_rate": stats.offered / elapsed_s,
         "expected": expected,
-        "offered": stats.offered,
-        "started": stats.started,
-        "dropped": stats.dropped,
-        "dropped_ratio": stats.dropped / stats.offered if stats.offered else 0.0,
-        "late": stats.late,
-        "max_concurrency": load.max_concurrency,
-    }
-
-
-def replay_arrival_summary(
-    stats: ArrivalStats, load: ReplayLoad, plan: Any, started_at: float, ended_at: float
-) -> dict[str, Any]:
-    """``summary.json``'s ``arrivals`` for a replay: each recorded request sent is one
-    arrival; ``expected`` counts the plan's requests due by the end of the run."""
-    elapsed_s = max(ended_at - started_at, 1e-9)
-    expected = plan.expected(elapsed_s) if plan is not None else 0
-    return {
-        "model": "replay",
-        "target_rate": expected / elapsed_s,
-        "achieved_rate": stats.started / elapsed_s,
-        "offered_rate": stats.offered / elapsed_s,
-        "expected": expected,
-        "scheduled": plan.scheduled_total if plan is not None else 0,
+        **out,
         "offered": stats.offered,
         "started": stats.started,
         "dropped": stats.dropped,

@@ -21,7 +21,7 @@ from dvcschema.load import ReplayLoad
 from dvcschema.scenario import load_scenario
 from loadgen.arrivals import ArrivalStats, Ticket
 from loadgen.replay import ReplayPlan, build_plan, numbers_in, sendable
-from loadgen.runner import replay_arrival_summary
+from loadgen.runner import arrival_summary
 from loadgen.users import ReplayUser
 from portal.access_log import request_target
 
@@ -290,7 +290,7 @@ def test_the_replay_arrivals_summary_counts_against_the_plan(tmp_path: Path) -> 
     load = _load(tmp_path, "a.log")
     plan = _plan(load)
     stats = ArrivalStats(offered=50, started=48, dropped=2, late=3)
-    out = replay_arrival_summary(stats, load, plan, 1000.0, 1050.0)
+    out = arrival_summary(stats, load, 1000.0, 1050.0, plan)
     assert out["model"] == "replay" and out["expected"] == 50 and out["scheduled"] == 100
     assert (out["dropped"], out["late"], out["dropped_ratio"]) == (2, 3, 0.04)
     assert out["achieved_rate"] == pytest.approx(48 / 50)
