@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from dvcschema import files, rates
-from dvcschema.errors import ConfigError, shown
+from dvcschema import rates
+from dvcschema.errors import ConfigError
 from dvcschema.fields import Fields
-from dvcschema.load import MAX_RATE_PER_S, RATE_KINDS, duration_parser
+from dvcschema.load import MAX_RATE_PER_S, RATE_KINDS, duration_parser, read_csv_section
 from dvcschema.load import parse_rate as parse_rate_section
 from dvcschema.rates import DAY_S, CountsCsv
 from dvcschema.units import format_duration_s, parse_duration_s, parse_number
@@ -105,16 +105,8 @@ def _csv_arrivals(fields: Fields, base_dir: Path) -> Arrivals:
     length_s = fields.take("length", duration_parser(minimum_s=1.0), None)
     csv_fields = fields.section("csv")
     assert csv_fields is not None
-    file = csv_fields.take("file", lambda v: files.existing_path(base_dir, v))
-    interval_s = csv_fields.take("interval", duration_parser(minimum_s=0.001), None)
-    csv_fields.close()
     fields.close()
-    try:
-        table = rates.read_rate_csv(file, interval_s)
-    except ConfigError as exc:  # not a regular file, too large, not UTF-8 text
-        raise csv_fields.error_at("file", f"{shown(str(file))}: {exc.message}") from None
-    except ValueError as exc:
-        raise csv_fields.error_at("file", str(exc)) from None
+    file, table, interval_s = read_csv_section(csv_fields, base_dir)
     spec: dict[str, Any] = {"csv": {"file": str(file)}}
     if interval_s is not None:
         spec["csv"]["interval"] = format_duration_s(interval_s)

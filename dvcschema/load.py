@@ -429,8 +429,18 @@ def _csv_profile(
 ) -> rates.RateProfile:
     spec = fields.section(kind)
     assert spec is not None
+    _file, table, _given = read_csv_section(spec, base_dir)
+    if start_s >= table.counts.size * table.interval_s:
+        raise fields.error_at("start_at", "starts after the end of the CSV")
+    return rates.csv_profile(table.rate_per_s, table.interval_s, start_s=start_s, speed=speed)
+
+
+def read_csv_section(spec: Fields, base_dir: Path) -> tuple[Path, rates.CountsCsv, float | None]:
+    """A ``csv: {file, interval}`` section (closed) and its file read: the path, the
+    table, and the interval as given (``None``: read from the ``start`` column, else
+    60 s). Problems with the file are located at ``file``."""
     file = spec.take("file", lambda v: files.existing_path(base_dir, v))
-    given_s = spec.take("interval", duration_parser(minimum_s=0.001), None)  # or the starts'
+    given_s = spec.take("interval", duration_parser(minimum_s=0.001), None)
     spec.close()
     try:
         table = rates.read_rate_csv(file, given_s)
@@ -438,9 +448,7 @@ def _csv_profile(
         raise spec.error_at("file", f"{shown(str(file))}: {exc.message}") from None
     except ValueError as exc:
         raise spec.error_at("file", str(exc)) from None
-    if start_s >= table.counts.size * table.interval_s:
-        raise fields.error_at("start_at", "starts after the end of the CSV")
-    return rates.csv_profile(table.rate_per_s, table.interval_s, start_s=start_s, speed=speed)
+    return file, table, given_s
 
 
 _PROFILE_READERS = {
