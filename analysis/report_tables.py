@@ -310,7 +310,7 @@ def _replay_items(replay: Any) -> dict[str, Any]:
         items["replayed requests"] = (
             f"{count['scheduled']:,.0f} scheduled from {count['recorded']:,.0f} recorded in "
             f"the window ({count['eligible']:,.0f} with a method sent); "
-            f"{count['ids_replaced']:,.0f} ID numbers replaced by synthetic citizens'"
+            f"{count['ids_replaced']:,.0f} ID numbers replaced by those of synthetic citizens"
         )
     cut = _number(replay.get("cut_at_end"))
     if cut:
