@@ -276,3 +276,21 @@ def test_bad_options_are_one_line_and_exit_2(
     done = _cli(dvcload_cmd, str(log), "--out", str(tmp_path / "o"), *args)
     assert done.returncode == 2, done.stderr
     assert words in _one_line(done)
+
+
+def test_the_derived_scenario_loads_and_budgets_its_routes(tmp_path: Path, truth: Truth) -> None:
+    from dvcschema.scenario import load_scenario
+
+    out = _derive(tmp_path, [write(tmp_path / "access.log", combined_lines(truth))])
+    scenario = load_scenario(out / "scenario.yaml")
+    record = _json(out)
+    assert scenario.load is not None and scenario.load.model == "open"
+    # the rate is the recorded request rate: requests.csv, per minute, read back
+    assert scenario.load.profile.expected_arrivals() == pytest.approx(record["requests"])
+    budgeted = {b.key for b in scenario.budgets if b.key != "total"}
+    safe = {n for n in record["routes"] if n.split()[0] in ("GET", "HEAD")}
+    assert budgeted == safe  # one p95 budget per safe route, from its recorded p95
+    weights = scenario.mix.journeys
+    assert sum(weights.values()) == pytest.approx(
+        100 * sum(record["routes"][n]["share"] for n in safe)
+    )
