@@ -90,7 +90,7 @@ class Block:
     t: NDArray[np.float64]
     route: NDArray[np.int32]  # index into ``names``
     status: NDArray[np.int16]
-    response_s: NDArray[np.float32]  # NaN: no request time
+    response_s: NDArray[np.float64]  # NaN: no request time
     key: NDArray[np.int64]  # hash of the session key
     names: list[str]
     examples: list[str]  # per name, the first path (12-digit numbers masked)
@@ -168,7 +168,7 @@ def _block(columns: weblog.Columns, options: DeriveOptions, stats: weblog.ReadSt
         np.asarray(columns.t, dtype=np.float64)[kept],
         np.asarray(route, dtype=np.int32),
         np.asarray(columns.status, dtype=np.int16)[kept],
-        np.asarray(columns.response_s, dtype=np.float32)[kept],
+        np.asarray(columns.response_s, dtype=np.float64)[kept],
         np.asarray([hash(s) for s in columns.session], dtype=np.int64)[kept],
         names,
         examples,
@@ -571,26 +571,34 @@ def _check_parsed(result: Derived) -> None:
             )
     parsed = sum(s.parsed for s in result.logs)
     lines = sum(s.lines - s.blank for s in result.logs)
+    source = result.logs[0].path if len(result.logs) == 1 else None
+    if lines == 0:
+        raise ConfigError("the log is empty: no line to read", source=source)
     if parsed == 0:
         first = next((s for s in result.logs if s.examples), None)
         example = f"; {first.examples[0]}" if first else ""
-        what = "no line" if lines == 0 else f"none of {lines:,} lines"
         raise ConfigError(
-            f"{what} parsed as a {_formats(result)} access log{example}",
-            source=result.logs[0].path if len(result.logs) == 1 else None,
+            f"none of {lines:,} lines parsed as {_formats(result)} access log{example}",
+            source=source,
+        )
+    if result.requests == 0:
+        raise ConfigError(
+            f"all {parsed:,} requests were left out by --exclude; nothing to derive",
+            field="--exclude",
         )
     if parsed < PARSED_SHARE_TO_WARN * lines:
         first = next(s for s in result.logs if s.examples)
         raise ConfigError(
-            f"only {parsed:,} of {lines:,} lines parsed as a {_formats(result)} access log "
+            f"only {parsed:,} of {lines:,} lines parsed as {_formats(result)} access log "
             f"(mixed formats? try --format); {first.examples[0]}",
             source=first.path,
         )
 
 
 def _formats(result: Derived) -> str:
-    formats = sorted({s.format for s in result.logs if s.format}) or [result.options.log.format]
-    return "/".join(formats)
+    """``a combined``, ``a jsonl``, ``a combined/jsonl`` or ``an`` (format unknown)."""
+    formats = sorted({s.format for s in result.logs if s.format and s.format != "auto"})
+    return f"a {'/'.join(formats)}" if formats else "an"
 
 
 def unparsed_warning(result: Derived) -> str | None:

@@ -267,6 +267,7 @@ def test_a_few_bad_lines_are_a_warning_with_counts(
         (["--field", "nonsense"], "NAME=KEY"),
         (["--field", "colour=c"], "unknown field"),
         (["--utc-offset", "+25:00"], "UTC offset"),
+        (["--exclude", "."], "left out by --exclude"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(
