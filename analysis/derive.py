@@ -42,6 +42,7 @@ import math
 import multiprocessing
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -448,6 +449,8 @@ def derive(paths: Sequence[Path], options: DeriveOptions) -> Derived:
 
 
 def _jobs(paths: Sequence[Path], jobs: int) -> int:
+    if _threads_are_greenlets():
+        return 1  # a process pool's threads would be greenlets: it would never finish
     if jobs:
         return jobs
     try:
@@ -455,6 +458,13 @@ def _jobs(paths: Sequence[Path], jobs: int) -> int:
     except OSError:
         size = 0
     return 1 if size < IN_PROCESS_BYTES else min(os.cpu_count() or 1, 8)
+
+
+def _threads_are_greenlets() -> bool:
+    """Whether gevent has patched ``threading`` in this process (Locust, imported first,
+    does; ``dvcload derive`` itself never imports it)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey is not None and monkey.is_module_patched("threading"))
 
 
 def _merge(files: list[_FileBlocks], out: Derived, depth: int) -> None:

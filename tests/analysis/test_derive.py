@@ -295,3 +295,14 @@ def test_the_derived_scenario_loads_and_budgets_its_routes(tmp_path: Path, truth
     assert sum(weights.values()) == pytest.approx(
         100 * sum(record["routes"][n]["share"] for n in safe)
     )
+
+
+def test_under_gevent_derive_reads_in_process_rather_than_hang(
+    tmp_path: Path, truth: Truth
+) -> None:
+    """Locust (imported by conftest) patches threading; a process pool would never end."""
+    assert derive_module._threads_are_greenlets()
+    log = write(tmp_path / "access.log", combined_lines(truth))
+    two = derive([log], DeriveOptions(jobs=2))
+    assert two.requests == sum(truth.routes.values())
+    assert two.sessions is not None and two.sessions.started == truth.sessions
