@@ -43,7 +43,7 @@ import multiprocessing
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -381,6 +381,7 @@ class Derived:
     first_t: float = math.inf
     last_t: float = -math.inf
     excluded: int = 0
+    codes: dict[str, int] = field(default_factory=dict)  # route name -> index in names
 
     @property
     def requests(self) -> int:
@@ -391,26 +392,21 @@ class Derived:
         return self.times.sum(axis=1)
 
     def route_code(self, name: str, example: str) -> int:
-        if name in self._codes:
-            return self._codes[name]
+        """The index of route ``name`` (added, with ``example`` as its example path, when
+        new; past :data:`MAX_ROUTES` names, new ones are :data:`OTHER_ROUTES`)."""
+        if name in self.codes:
+            return self.codes[name]
         if len(self.names) >= MAX_ROUTES:
             name, example = OTHER_ROUTES, ""
-            if name in self._codes:
-                return self._codes[name]
-        code = self._codes[name] = len(self.names)
+            if name in self.codes:
+                return self.codes[name]
+        code = self.codes[name] = len(self.names)
         self.names.append(name)
         self.examples.append(example)
         self.route_count = np.append(self.route_count, 0)
         self.times = np.vstack([self.times, np.zeros((1, TIME_BINS), np.int64)])
         self.time_sum_s = np.append(self.time_sum_s, 0.0)
         return code
-
-    @property
-    def _codes(self) -> dict[str, int]:
-        codes = self.__dict__.get("_code_map")
-        if codes is None:
-            codes = self.__dict__["_code_map"] = {n: i for i, n in enumerate(self.names)}
-        return codes
 
     def bucket_start(self, bucket: int) -> datetime:
         """The clock time (in the log's time zone) where interval ``bucket`` starts."""
@@ -662,7 +658,3 @@ def route_table(result: Derived) -> dict[str, dict[str, Any]]:
 def clock_text(when: datetime) -> str:
     """ISO 8601 with the UTC offset, to the second: ``2025-03-31T08:00:00+07:00``."""
     return when.isoformat(timespec="seconds")
-
-
-def mapping_of(items: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(items)

@@ -306,3 +306,16 @@ def test_under_gevent_derive_reads_in_process_rather_than_hang(
     two = derive([log], DeriveOptions(jobs=2))
     assert two.requests == sum(truth.routes.values())
     assert two.sessions is not None and two.sessions.started == truth.sessions
+
+
+def test_routes_past_the_cap_are_counted_together(
+    tmp_path: Path, truth: Truth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(derive_module, "MAX_ROUTES", 2)
+    out = _derive(tmp_path, [write(tmp_path / "access.log", combined_lines(truth))])
+    routes = _json(out)["routes"]
+    assert len(routes) == 3 and derive_module.OTHER_ROUTES in routes
+    assert sum(r["count"] for r in routes.values()) == sum(truth.routes.values())
+    scenario = yaml.safe_load((out / "scenario.yaml").read_text())
+    steps = [step["name"] for j in scenario["journeys"].values() for step in j["steps"]]
+    assert derive_module.OTHER_ROUTES not in steps  # a bucket of paths is no request to send
