@@ -93,27 +93,29 @@ def _init(environment: Any, runner: Any = None, web_ui: Any = None, **_: Any) ->
 
 def _scenario(path: str) -> Scenario:
     scenario = resolve_scenario(load_scenario(path))
-    if isinstance(scenario.load, ReplayLoad):
-        raise ScenarioError(
+    refusals = (  # (refused, why, field): what Locust's closed pool of users cannot run
+        (
+            isinstance(scenario.load, ReplayLoad),
             "replay scenarios run with 'dvcload run' (a replay sends a log's requests at "
             "their recorded times; Locust's UI drives a closed pool of users)",
-            source=scenario.source,
-            field="load.model",
-        )
-    if not isinstance(scenario.load, ClosedLoad):
-        raise ScenarioError(
+            "load.model",
+        ),
+        (
+            not isinstance(scenario.load, ClosedLoad | ReplayLoad),
             "open-model scenarios run with 'dvcload run' (Locust's UI drives a closed pool "
             "of users)",
-            source=scenario.source,
-            field="load.model",
-        )
-    if isinstance(scenario.traffic, UserClassTraffic):
-        raise ScenarioError(
+            "load.model",
+        ),
+        (
+            isinstance(scenario.traffic, UserClassTraffic),
             "this scenario runs a Locust User class; run it with 'dvcload run', or its own "
             "file with 'locust -f'",
-            source=scenario.source,
-            field="user_class",
-        )
+            "user_class",
+        ),
+    )
+    for refused, why, field in refusals:
+        if refused:
+            raise ScenarioError(why, source=scenario.source, field=field)
     return scenario
 
 

@@ -370,6 +370,7 @@ class Derived:
     logs: list[weblog.ReadStats]
     names: list[str] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
+    # per route code (rows past len(names) are room for routes not met yet)
     route_count: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     status: dict[tuple[int, int], int] = field(default_factory=dict)  # (route, status): n
     times: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, TIME_BINS), np.int64))
@@ -403,9 +404,11 @@ class Derived:
         code = self.codes[name] = len(self.names)
         self.names.append(name)
         self.examples.append(example)
-        self.route_count = np.append(self.route_count, 0)
-        self.times = np.vstack([self.times, np.zeros((1, TIME_BINS), np.int64)])
-        self.time_sum_s = np.append(self.time_sum_s, 0.0)
+        if code >= self.route_count.size:  # rows for twice as many routes: no copy per route
+            rows = max(16, 2 * self.route_count.size) - self.route_count.size
+            self.route_count = np.concatenate([self.route_count, np.zeros(rows, np.int64)])
+            self.times = np.vstack([self.times, np.zeros((rows, TIME_BINS), np.int64)])
+            self.time_sum_s = np.concatenate([self.time_sum_s, np.zeros(rows)])
         return code
 
     def bucket_start(self, bucket: int) -> datetime:

@@ -64,7 +64,7 @@ def write_all(result: Derived, out: Path, *, sources: list[str]) -> list[Path]:
     table = route_table(result)
     results.write_text(out / MIX_YAML, mix_yaml(result, table))
     results.write_json(out / DERIVE_JSON, derive_json(result, table))
-    results.write_text(out / SCENARIO_YAML, scenario_yaml(result, table, sources, len(rows)))
+    results.write_text(out / SCENARIO_YAML, scenario_yaml(result, table, sources, rows))
     _write_plot(result, rows, out / ARRIVALS_PNG)
     return [out / name for name in FILES]
 
@@ -168,11 +168,14 @@ def _gaps(gaps: np.ndarray, total_s: float) -> dict[str, Any]:
 
 # -- scenario.yaml -------------------------------------------------------------------------
 def scenario_yaml(
-    result: Derived, table: dict[str, dict[str, Any]], sources: list[str], intervals: int
+    result: Derived,
+    table: dict[str, dict[str, Any]],
+    sources: list[str],
+    rows: list[tuple[datetime, int, int]],
 ) -> str:
     """An open-model scenario that sends the recorded request rate and route mix."""
     interval = format_duration_s(result.options.interval_s)
-    duration_s = min(intervals * result.options.interval_s, 86_400.0)
+    duration_s = min(len(rows) * result.options.interval_s, 86_400.0)
     journeys: dict[str, Any] = {}
     weights: dict[str, float] = {}
     budgets: dict[str, list[str]] = {}
@@ -189,7 +192,7 @@ def scenario_yaml(
         if row.get("timed"):
             budgets[name] = [f"p95 < {_budget_ms(row['p95_ms'])}ms"]
     budgets["total"] = ["error_rate < 1%"]
-    peak = max((n for *_, n in iter_intervals(result)), default=0) / result.options.interval_s
+    peak = max((n for *_, n in rows), default=0) / result.options.interval_s
     names = [Path(s).name for s in sources]
     data: dict[str, Any] = {
         "name": "derived",
@@ -244,7 +247,7 @@ def _example(result: Derived, name: str) -> str | None:
     """A recorded path of route ``name`` as a step's path, or ``None`` if unusable."""
     if name == OTHER_ROUTES:
         return None
-    code = result.names.index(name)
+    code = result.codes[name]
     example = result.examples[code]
     if not example or _TEMPLATE_CHARS.search(example) or not example.startswith("/"):
         return None
