@@ -63,8 +63,9 @@ from dvcschema.capacity_inputs import (
     one_value,
     take_quantity,
 )
+from dvcschema.capacity_resources import Policy, TierResources, parse_policy, parse_resources
 from dvcschema.errors import ConfigError, shown
-from dvcschema.fields import Fields, one_of
+from dvcschema.fields import Fields, one_of, text
 from dvcschema.load import duration_parser, int_parser
 from dvcschema.units import format_duration_s, parse_duration_s, parse_number
 
@@ -129,6 +130,13 @@ class TierSpec:
     budgets: tuple[CapacityBudget, ...] = ()
     service_time_input: Quantity | None = None
     visits_input: Quantity | None = None
+    calls: dict[str, float] = field(default_factory=dict)
+    rate_limit_per_s: float | None = None
+
+    @property
+    def is_dependency(self) -> bool:
+        """A tier with a rate limit is a dependency (VNeID, PayGov): used, not bought."""
+        return self.rate_limit_per_s is not None
 
     def as_dict(self) -> dict[str, Any]:
         st, visits = self.service_time_input, self.visits_input
@@ -143,6 +151,10 @@ class TierSpec:
             out["max_servers"] = self.max_servers
         if self.budgets:
             out["budgets"] = [b.expression for b in self.budgets]
+        if self.calls:
+            out["calls"] = dict(self.calls)
+        if self.rate_limit_per_s is not None:
+            out["rate_limit_per_s"] = self.rate_limit_per_s
         return out
 
 
@@ -157,6 +169,13 @@ class CapacitySpec:
     interval_s: float = 3600.0
     resolution_s: float | None = None
     derivation: Derivation | None = None
+    resources: dict[str, TierResources] = field(default_factory=dict)
+    policy: Policy = field(default_factory=Policy)
+    currency: str = "USD"
+
+    def tier(self, name: str) -> TierSpec:
+        """The tier called ``name``."""
+        return next(t for t in self.tiers if t.name == name)
 
     def budgets_for(self, tier: TierSpec) -> tuple[CapacityBudget, ...]:
         """The budgets ``tier`` must meet: its own, then the shared ones it does not replace."""
@@ -176,6 +195,11 @@ class CapacitySpec:
             out["budgets"] = [b.expression for b in self.budgets]
         if self.derivation is not None:
             out["derivation"] = self.derivation.as_dict()
+        if self.resources:
+            out["resources"] = {k: r.as_dict() for k, r in self.resources.items()}
+        if self.policy.given:
+            out["policy"] = self.policy.as_dict()
+            out["currency"] = self.currency
         return out
 
 
@@ -192,8 +216,24 @@ def parse_capacity(section: Fields, *, base_dir: Path | None = None) -> Capacity
     derivation = derivation_section(section, arrivals.peak_rate_per_s, arrivals.sessions)
     budgets = _budget_list(section, "budgets", tier=None)
     tiers = _tiers(section)
+    resources = parse_resources(
+        section.section("resources"), {t.name: t.is_dependency for t in tiers}
+    )
+    policy = parse_policy(section.section("policy"))
+    currency = section.take("currency", text(max_length=8, pattern=r"[A-Z]{3}"), "USD")
     section.close()
-    spec = CapacitySpec(arrivals, tiers, budgets, method, interval_s, resolution_s, derivation)
+    spec = CapacitySpec(
+        arrivals,
+        tiers,
+        budgets,
+        method,
+        interval_s,
+        resolution_s,
+        derivation,
+        resources,
+        policy,
+        currency,
+    )
     for tier in tiers:
         if not spec.budgets_for(tier):
             raise section.error_at(
@@ -223,6 +263,7 @@ def _tiers(section: Fields) -> tuple[TierSpec, ...]:
         assert tier_fields is not None
         tiers.append(_tier(name, tier_fields))
     tiers_fields.close()
+    _check_calls(tiers_fields, tiers)
     return tuple(tiers)
 
 
@@ -245,9 +286,70 @@ def _tier(name: str, fields: Fields) -> TierSpec:
         budgets=_budget_list(fields, "budgets", tier=name),
         service_time_input=service_time_input,
         visits_input=visits_input,
+        calls=_calls(fields),
+        rate_limit_per_s=fields.take("rate_limit", one_value(_rate_per_s), None),
     )
     fields.close()
     return tier
+
+
+def _calls(fields: Fields) -> dict[str, float]:
+    """``calls: {db: 1.5}``: requests to other tiers per request, made holding a server."""
+    section = fields.section("calls")
+    if section is None:
+        return {}
+    calls = {
+        name: section.take(
+            name,
+            one_value(lambda v: parse_number(v, minimum=0, exclusive_minimum=True, maximum=1e3)),
+        )
+        for name in section.remaining()
+    }
+    section.close()
+    return calls
+
+
+def _check_calls(fields: Fields, tiers: list[TierSpec]) -> None:
+    """Calls go to declared tiers, never back to the caller (directly or around a loop)."""
+    names = {t.name: t for t in tiers}
+    for tier in tiers:
+        for callee in tier.calls:
+            if callee not in names or callee == tier.name:
+                allowed = ", ".join(sorted(n for n in names if n != tier.name))
+                raise fields.error_at(
+                    tier.name,
+                    f"calls {shown(callee)}, which is not another tier; allowed: {allowed}",
+                )
+    for tier in tiers:
+        seen: set[str] = set()
+        todo = list(tier.calls)
+        while todo:
+            name = todo.pop()
+            if name == tier.name:
+                raise fields.error_at(
+                    tier.name, f"calls itself through {', '.join(sorted(seen))}; calls may not loop"
+                )
+            if name not in seen:
+                seen.add(name)
+                todo.extend(names[name].calls)
+        if tier.is_dependency and tier.calls:
+            raise fields.error_at(
+                tier.name, "has a rate_limit and calls: a dependency calls nothing we plan"
+            )
+
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|min|h)\s*$", re.ASCII)
+_RATE_UNITS_S = {"s": 1.0, "min": 60.0, "h": 3600.0}
+
+
+def _rate_per_s(value: Any) -> float:
+    """A rate such as ``60/s``, ``3000/min`` or a number per second; above 0."""
+    if isinstance(value, str):
+        match = _RATE.match(value)
+        if not match or float(match.group(1)) <= 0:
+            raise ValueError(f"{shown(value)} is not a rate such as '60/s' or '3000/min'")
+        return float(match.group(1)) / _RATE_UNITS_S[match.group(2)]
+    return parse_number(value, minimum=0, exclusive_minimum=True, maximum=1e9)
 
 
 def _service_time(value: Any) -> float:

@@ -21,8 +21,18 @@ _DURATION_UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 DURATION_HELP = "a duration with a unit, such as '250ms', '45s', '2m' or '1h30m'"
 
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$", re.ASCII)
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB)\s*$", re.ASCII)
-_SIZE_UNITS = {"B": 1, "KB": 1000, "KiB": 1024, "MB": 1000**2, "MiB": 1024**2}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)\s*$", re.ASCII)
+_SIZE_UNITS = {
+    "B": 1,
+    "KB": 1000,
+    "KiB": 1024,
+    "MB": 1000**2,
+    "MiB": 1024**2,
+    "GB": 1000**3,
+    "GiB": 1024**3,
+    "TB": 1000**4,
+    "TiB": 1024**4,
+}
 
 
 def parse_duration_s(value: object) -> float:
@@ -79,7 +89,9 @@ def parse_size_bytes(value: object) -> int:
         match = _SIZE.match(value)
         if match:
             return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
-    raise ValueError(f"{shown(value)} is not a size such as '250KB', '1.5MiB' or a number of bytes")
+    raise ValueError(
+        f"{shown(value)} is not a size such as '250KB', '1.5MiB', '16GiB' or a number of bytes"
+    )
 
 
 def parse_number(

@@ -32,6 +32,8 @@ from models import CapacityPlan, ModelError, TierBudget, TierDemand, min_servers
 from models.sizing import service_distribution
 from planning import calibrated
 from planning.curve import Curve, plan_curve
+from planning.held import HeldTime
+from planning.held import resolve as resolve_held
 from planning.montecarlo import (
     MonteCarlo,
     check_samples,
@@ -47,7 +49,9 @@ class PlanRun:
     """Everything one plan computed: inputs, curve, central plan, spread and tables.
 
     ``name`` and ``source`` say where the capacity section came from (a scenario's name
-    and file); ``mc`` is ``None`` without ranges; ``hand`` is the peak hour by hand and
+    and file); ``spec`` is what was staffed: the ``declared`` section with each caller's
+    service time replaced by its holding time through its calls (``held``, by tier;
+    :mod:`planning.held`); ``mc`` is ``None`` without ranges; ``hand`` is the peak hour by hand and
     ``latency`` the tables of latency against servers at the peak hour.
     """
 
@@ -61,6 +65,8 @@ class PlanRun:
     mc: MonteCarlo | None
     hand: dict[str, dict[str, Any]]
     latency: list[LatencyTable]
+    declared: CapacitySpec | None = None
+    held: dict[str, HeldTime] = dataclasses.field(default_factory=dict)
 
     @property
     def peak(self) -> int:
@@ -90,7 +96,8 @@ def make_plan(
     method = method or spec.method
     curve = plan_curve(spec, surge, spikes)
     check_feasible(spec, source)
-    plan = central_plan(spec, curve, method)
+    declared = spec
+    spec, plan, held = resolve_held(spec, lambda s: central_plan(s, curve, method))
     budgets = tier_budgets(spec)
     mc = None
     if has_ranges(spec):
@@ -98,7 +105,9 @@ def make_plan(
     i = peak_interval(plan)
     hand = by_hand(spec, plan, curve, budgets, i)
     latency = latency_tables(spec, plan, mc, i, points=TABLE_ROWS)
-    return PlanRun(name, source, spec, plan, curve, surge, spikes, mc, hand, latency)
+    return PlanRun(
+        name, source, spec, plan, curve, surge, spikes, mc, hand, latency, declared, held
+    )
 
 
 def plan_scenario(
@@ -166,7 +175,7 @@ def build_plan(
     """The central plan only: ``spec`` at its central values, arrivals x ``surge``, ``spikes``."""
     curve = plan_curve(spec, surge, spikes)
     check_feasible(spec, source)
-    return central_plan(spec, curve, method)
+    return resolve_held(spec, lambda s: central_plan(s, curve, method))[1]
 
 
 def central_plan(spec: CapacitySpec, curve: Curve, method: str) -> CapacityPlan:

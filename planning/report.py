@@ -22,13 +22,19 @@ from dvcschema.units import format_duration_s
 from models import CapacityPlan
 from models.plan import TierPlan
 from planning.clock import clock
+from planning.held import HeldTime
 from planning.montecarlo import MonteCarlo
 from planning.plan import PlanRun
+from planning.provision import provision
+from planning.provision_text import lines as provision_lines
 from planning.tables import LatencyTable
 
 METHOD_NAMES = {
     "mol": "MOL, modified offered load (Jennings, Mandelbaum, Massey & Whitt 1996)",
-    "psa": "PSA, pointwise stationary approximation (Green, Kolesar & Whitt 2007)",
+    "psa": (
+        "PSA, pointwise stationary approximation (Green & Kolesar 1991;"
+        " review: Green, Kolesar & Whitt 2007)"
+    ),
 }
 
 
@@ -42,6 +48,7 @@ def report(run: PlanRun) -> str:
         by_hand_lines(run.hand, plan, i),
         latency_lines(run.latency, plan, i),
         _peak_summary(run),
+        provision_lines(provision(run)),
     ]
     return "\n\n".join("\n".join(lines) for lines in parts if lines)
 
@@ -87,9 +94,15 @@ def _assumptions(run: PlanRun) -> list[str]:
     lines += [f"{'':12}{t.name:<10} {_budget_text(spec, t)}" for t in spec.tiers]
     lines.append(f"  {'demands':<10}{'tier':<10} service time  cv     visits/session  max servers")
     lines += [
-        f"{'':12}{t.name:<10} {format_duration_s(t.service_time_s):<13} {t.cv:<6g}"
+        f"{'':12}{t.name:<10} {format_duration_s(t.service_time_s):<13} {t.cv:<6.3g}"
         f" {t.visits:<15g} {t.max_servers if t.max_servers is not None else '-'}"
         for t in spec.tiers
+    ]
+    lines += [_wrapped("held", _held_text(h)) for h in run.held.values()]
+    lines += [
+        _wrapped("limit", f"{t.name}: a dependency with a rate limit of {t.rate_limit_per_s:,g}/s")
+        for t in spec.tiers
+        if t.rate_limit_per_s is not None
     ]
     ranges = range_lines(spec)
     if ranges:
@@ -98,6 +111,19 @@ def _assumptions(run: PlanRun) -> list[str]:
     if run.mc is not None:
         lines.append(_wrapped("samples", _mc_note(run.mc, plan.method)))
     return lines
+
+
+def _held_text(held: HeldTime) -> str:
+    calls = " + ".join(
+        f"{c.per_request:g} x {c.tier} {format_duration_s(round(c.response_s, 6))}"
+        for c in held.calls
+    )
+    return (
+        f"{held.tier}: a server is held through its calls: {format_duration_s(held.own_s)} own"
+        f" + {calls} (each call's mean response at its tier's plan, worst hour) ="
+        f" {format_duration_s(round(held.mean_s, 6))} per request, cv {held.cv:.3g}"
+        " (the service time above; planning/held.py)"
+    )
 
 
 def _mc_note(mc: MonteCarlo, method: str) -> str:
@@ -166,25 +192,22 @@ def _peak_summary(run: PlanRun) -> list[str]:
     largest = [(t.name, int(t.servers.max()), int(t.servers.argmax())) for t in plan.tiers]
     lines = [
         f"Peak {clock(start)}-{clock(start + plan.interval_s)} (arrivals up to"
-        f" {plan.peak_arrival_rate_per_s[i]:,.1f} sessions/s): "
-        + " + ".join(f"{name} {n:,}" for name, n in at_peak)
-        + f" = {sum(n for _, n in at_peak):,} servers",
+        f" {plan.peak_arrival_rate_per_s[i]:,.1f} sessions/s), servers per tier: "
+        + ", ".join(f"{name} {n:,}" for name, n in at_peak)
+        + " (each tier's own kind of server, never added up: see Provisioning)",
     ]
     if run.mc is not None:
         spread = {t.name: run.mc.tier_percentiles(t.name)[:, i] for t in plan.tiers}
-        total = run.mc.total_percentiles(i)
         for k, label in enumerate(("P50", "P90")):
             lines.append(
                 f"  {label} of {run.mc.samples:,} samples: "
                 + ", ".join(f"{name} {int(v[k]):,}" for name, v in spread.items())
-                + f"; all tiers {int(total[k]):,} (of the samples' totals)"
             )
     lines += [
         "Largest need over the day: "
         + ", ".join(
             f"{name} {n:,} (first at {clock(plan.interval_starts_s[k])})" for name, n, k in largest
-        )
-        + f"; together {sum(n for _, n, _ in largest):,}",
+        ),
         textwrap.fill(
             "mean/s and peak/s: arrivals (sessions/s) over the row; servers: the most needed"
             " at any moment of the row, where a server is one request"

@@ -6,6 +6,8 @@ from typing import Any
 
 from planning.montecarlo import PERCENTILES
 from planning.plan import PlanRun
+from planning.provision import provision
+from planning.provision_text import to_json as provision_json
 
 
 def plan_json(run: PlanRun) -> dict[str, Any]:
@@ -37,11 +39,24 @@ def plan_json(run: PlanRun) -> dict[str, Any]:
             "start_s": float(plan.interval_starts_s[i]),
             "peak_arrival_rate_per_s": float(plan.peak_arrival_rate_per_s[i]),
             "servers": servers,
-            "total_servers": sum(servers.values()),
         },
         "peak_by_hand": run.hand,
         "monte_carlo": _monte_carlo_json(run),
         "latency_vs_servers": {t.tier: t.as_dict() for t in run.latency},
+        "held": {
+            name: {
+                "own_s": h.own_s,
+                "own_cv": h.own_cv,
+                "calls": [
+                    {"tier": c.tier, "per_request": c.per_request, "response_s": c.response_s}
+                    for c in h.calls
+                ],
+                "mean_s": h.mean_s,
+                "cv": h.cv,
+            }
+            for name, h in run.held.items()
+        },
+        "provision": provision_json(provision(run)),
         "plan": plan.to_dict(),
     }
 
@@ -90,9 +105,6 @@ def _monte_carlo_json(run: PlanRun) -> dict[str, Any] | None:
                 n: {"p50": int(v[0, run.peak]), "p90": int(v[1, run.peak])}
                 for n, v in spread.items()
             },
-            "total": dict(
-                zip(("p50", "p90"), map(int, mc.total_percentiles(run.peak)), strict=True)
-            ),
         },
         "intervals": [
             {
