@@ -194,6 +194,7 @@ TYPES: dict[str, Callable[[str], Any]] = {
     "servers": whole_number(1, 100_000),
     "population_size": whole_number(1, 50_000_000),
     "samples": whole_number(1, 20_000),
+    "customers": whole_number(100, 10_000_000),
     "arrival_rate": number(0.0, 100_000.0, above_minimum=True),
     "service_time_ms": number(0.0, 600_000.0),
     "pause_s": number(0.0, 60.0),

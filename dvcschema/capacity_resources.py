@@ -156,7 +156,7 @@ def parse_policy(section: Fields | None) -> Policy:
         provision=section.take("provision", one_of(*PROVISION), "central"),
         zones=section.take("zones", _count(MAX_ZONES), 1),
         floor=_floor(floor_fields) if floor_fields is not None else None,
-        lead_time_s=section.take("lead_time", _lead_time, 0.0),
+        lead_time_s=section.take("lead_time", parse_lead_time, 0.0),
         given=True,
     )
     section.close()
@@ -266,7 +266,8 @@ def _clock_s(value: Any) -> float:
     return int(match.group(1)) * 3600.0 + int(match.group(2)) * 60.0
 
 
-def _lead_time(value: Any) -> float:
+def parse_lead_time(value: Any) -> float:
+    """An autoscaling lead time: a duration from 0s to 6h."""
     seconds = parse_duration_s(value)
     if not 0 <= seconds <= 6 * 3600:
         raise ValueError(f"{shown(value)} is out of range; allowed: 0s to 6h")
@@ -292,6 +293,7 @@ __all__ = [
     "Floor",
     "Policy",
     "TierResources",
+    "parse_lead_time",
     "parse_policy",
     "parse_resources",
 ]

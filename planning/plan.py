@@ -120,15 +120,18 @@ def plan_scenario(
     samples: int = DEFAULT_SAMPLES,
     seed: int | None = None,
     arrivals: Path | None = None,
+    provision: str | None = None,
+    lead_time_s: float | None = None,
 ) -> PlanRun:
     """:func:`make_plan` for ``scenario``'s ``capacity:`` section.
 
     ``model``: a calibrated model file (``dvcload calibrate``) whose tier demands
     replace the scenario's (:mod:`planning.calibrated`); ``arrivals``: a rate CSV
     (``dvcload derive``'s ``arrivals.csv``) that replaces the scenario's arrivals
-    (:func:`with_arrivals`); ``seed``: the scenario's seed by default.
+    (:func:`with_arrivals`); ``seed``: the scenario's seed by default; ``provision`` and
+    ``lead_time_s`` override the scenario's ``capacity.policy``.
     """
-    spec = calibrated.apply(capacity_of(scenario), model)
+    spec = with_policy(calibrated.apply(capacity_of(scenario), model), provision, lead_time_s)
     if arrivals is not None:
         spec = with_arrivals(spec, arrivals)
     return make_plan(
@@ -141,6 +144,20 @@ def plan_scenario(
         name=scenario.name,
         source=scenario.source,
     )
+
+
+def with_policy(
+    spec: CapacitySpec, provision: str | None = None, lead_time_s: float | None = None
+) -> CapacitySpec:
+    """``spec`` with its policy's percentile and lead time overridden where given."""
+    changes: dict[str, Any] = {}
+    if provision is not None:
+        changes["provision"] = provision
+    if lead_time_s is not None:
+        changes["lead_time_s"] = lead_time_s
+    if not changes:
+        return spec
+    return dataclasses.replace(spec, policy=dataclasses.replace(spec.policy, given=True, **changes))
 
 
 def with_arrivals(spec: CapacitySpec, path: Path) -> CapacitySpec:

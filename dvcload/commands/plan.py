@@ -21,9 +21,12 @@ import sys
 from pathlib import Path
 
 from dvcschema.capacity import DEFAULT_SAMPLES
+from dvcschema.capacity_resources import PROVISION, parse_lead_time
 from dvcschema.errors import ConfigError, shown
 from dvcschema.scenario import load_scenario
 from dvcschema.settings import Overrides, apply_settings
+
+SIMULATE_CUSTOMERS = 20_000
 
 NAME = "plan"
 HELP = "Plan servers per tier per hour for a scenario's capacity section (queueing models)."
@@ -84,6 +87,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
         " replacing the scenario's arrivals; rows go on the clock from the first start's"
         " time of day",
     )
+    parser.add_argument(
+        "--provision",
+        choices=PROVISION,
+        help="which servers to buy: the central plan, or the P50 or P90 of the samples"
+        " (overrides capacity.policy.provision)",
+    )
+    parser.add_argument(
+        "--lead-time",
+        type="short_text",
+        metavar="DURATION",
+        help="autoscaling lead time, from asking for an instance to its serving, e.g. 5m"
+        " (overrides capacity.policy.lead_time); with --spike, the backlog while it scales",
+    )
+    parser.add_argument(
+        "--simulate",
+        type="customers",
+        nargs="?",
+        const=SIMULATE_CUSTOMERS,
+        metavar="N",
+        help="check the schedule hour by hour in a time-varying Ciw simulation, at least N"
+        f" customers per tier and hour (default {SIMULATE_CUSTOMERS:,}; slow: about a"
+        " minute for a national day)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
     surge = parse_surge(args.surge)
     spikes = tuple(parse_spike(text) for text in args.spike)
     samples = check_samples(args.samples)
+    lead_time_s = _lead_time(args.lead_time)
     plot_path = _plot_path(args.plot)
     scenario = load_scenario(args.scenario)
     seed = apply_settings(scenario, Overrides(seed=args.seed), _seed_env()).seed
@@ -114,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         samples=samples,
         seed=seed,
         arrivals=args.arrivals,
+        provision=args.provision,
+        lead_time_s=lead_time_s,
     )
     written: tuple[Path, ...] = write_plots(result, plot_path) if plot_path else ()
     if args.json:
@@ -128,6 +157,15 @@ def run(args: argparse.Namespace) -> int:
     if over and args.json:
         print(f"dvcload plan: {over}", file=sys.stderr)
     return 1 if over else 0
+
+
+def _lead_time(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return parse_lead_time(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc), field="--lead-time") from None
 
 
 def _seed_env() -> dict[str, str]:
