@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from planning.clock import clock
 from planning.tables import PLOT_POINTS, LatencyTable, latency_tables
 
 if TYPE_CHECKING:
@@ -22,11 +23,9 @@ def write_plots(run: PlanRun, path: Path) -> tuple[Path, Path]:
 
     Returns both paths, in that order.
     """
-    from models.plot import plot_staffing  # Matplotlib: only when a plot is asked for
-
     method = run.plan.method.upper()
-    plot_staffing(
-        run.plan,
+    plot_schedule(
+        run,
         path,
         title=f"{run.name}: servers per tier by {method}{what_ifs(run)} (budgets per tier)",
     )
@@ -36,8 +35,84 @@ def write_plots(run: PlanRun, path: Path) -> tuple[Path, Path]:
         tables,
         latency,
         title=f"{run.name}: latency against servers at the peak hour{what_ifs(run)}",
+        budgets_s={t.name: _response_budget_s(run, t.name) for t in run.spec.tiers},
     )
     return path, latency
+
+
+def plot_schedule(run: PlanRun, path: str | PathLike[str], *, title: str) -> None:
+    """Arrivals by clock time on top, then one panel per tier: servers by clock time.
+
+    Each tier's panel has the central plan (steps), the P50-P90 band of the Monte
+    Carlo, the servers the policy provisions (instances x servers per instance, where
+    resources are given) and ``max_servers`` as a dashed line.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
+    from planning.provision import provision
+
+    plan, tiers = run.plan, run.plan.tiers
+    fig = MplFigure(figsize=(10, 2.2 + 2.1 * len(tiers)), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1 + len(tiers), 1, sharex=True)
+    edges_h = _edges_h(plan.interval_starts_s, plan.interval_s)
+    top = axes[0]
+    top.plot(plan.times_s / 3600, plan.arrival_rate_per_s, color="tab:blue", lw=1.4)
+    top.stairs(plan.mean_arrival_rate_per_s, edges_h, color="tab:blue", alpha=0.3, fill=True)
+    top.set_ylabel("sessions/s")
+    top.set_ylim(bottom=0)
+    prov = provision(run)
+    for k, (ax, tp) in enumerate(zip(axes[1:], tiers, strict=True)):
+        color = f"C{(k + 1) % 10}"
+        if run.mc is not None:
+            p50, p90 = run.mc.tier_percentiles(tp.name)
+            ax.stairs(p90, edges_h, baseline=p50, fill=True, color=color, alpha=0.2,
+                      label="P50-P90 of samples")  # fmt: skip
+        ax.stairs(tp.servers, edges_h, color=color, lw=2, label="central plan")
+        bought = prov.tier(tp.name)
+        if bought.instances is not None and bought.resources is not None:
+            per = bought.resources.servers_per_instance or 1
+            ax.stairs(bought.instances * per, edges_h, color="0.2", lw=1, ls="-.",
+                      label=f"provisioned ({bought.basis}, {per} per instance)")  # fmt: skip
+        top_y = 1.15 * max(float(ax.dataLim.y1), 1.0)
+        max_servers = run.spec.tier(tp.name).max_servers
+        if max_servers is not None and max_servers <= 2 * top_y:
+            ax.axhline(max_servers, color="tab:red", ls="--", lw=1, label="max_servers")
+            top_y = max(top_y, 1.1 * max_servers)
+        elif max_servers is not None:
+            ax.annotate(f"max_servers {max_servers:,}: above the axis", (0.99, 0.93),
+                        xycoords="axes fraction", ha="right", va="top", fontsize="x-small",
+                        color="tab:red")  # fmt: skip
+        ax.set_ylim(0, top_y)
+        ax.set_ylabel(f"{tp.name}\nservers")
+        ax.legend(loc="upper left", fontsize="x-small")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    _clock_axis(axes[-1], edges_h)
+    fig.suptitle(title, fontsize="medium")
+    fig.savefig(path, format="png")
+
+
+def _edges_h(starts_s: np.ndarray, interval_s: float) -> np.ndarray:
+    return np.append(starts_s, starts_s[-1] + interval_s) / 3600.0
+
+
+def _clock_axis(ax: Any, edges_h: np.ndarray) -> None:
+    """Clock time (HH:MM) on the x-axis, a tick every few hours."""
+    span = edges_h[-1] - edges_h[0]
+    step = 1 if span <= 6 else 3 if span <= 30 else 12
+    ticks = np.arange(np.floor(edges_h[0]), edges_h[-1] + 1e-9, step)
+    ax.set_xticks(ticks, [clock(t * 3600) for t in ticks])
+    ax.set_xlim(edges_h[0], edges_h[-1])
+    ax.set_xlabel("time of day")
+
+
+def _response_budget_s(run: PlanRun, tier: str) -> float | None:
+    for b in run.spec.budgets_for(run.spec.tier(tier)):
+        if b.kind == "response_quantile":
+            return b.value
+    return None
 
 
 def latency_path(path: Path) -> Path:
@@ -52,8 +127,17 @@ def what_ifs(run: PlanRun) -> str:
     return f", {', '.join(parts)}" if parts else ""
 
 
-def plot_latency(tables: list[LatencyTable], path: str | PathLike[str], *, title: str) -> None:
-    """A PNG with one panel per tier: p95 and mean wait against servers (log scale)."""
+def plot_latency(
+    tables: list[LatencyTable],
+    path: str | PathLike[str],
+    *,
+    title: str,
+    budgets_s: dict[str, float | None] | None = None,
+) -> None:
+    """A PNG with one panel per tier: p95 and mean wait against servers (log scale).
+
+    ``budgets_s``: a tier's response-time budget, drawn as a horizontal line.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure as MplFigure
 
@@ -70,6 +154,9 @@ def plot_latency(tables: list[LatencyTable], path: str | PathLike[str], *, title
             ax.axvline(c, color="0.4", lw=0.8, ls="-" if mark.startswith("planned") else ":")
             ax.annotate(mark, (c, 0.02), xycoords=("data", "axes fraction"), fontsize="x-small",
                         rotation=90, va="bottom", ha="right")  # fmt: skip
+        budget_s = (budgets_s or {}).get(t.tier)
+        if budget_s is not None:
+            ax.axhline(budget_s * 1000, color="tab:red", ls="--", lw=1, label="response budget")
         ax.set_yscale("log")
         ax.set_ylim(bottom=floor_ms)
         ax.margins(x=0.05)

@@ -213,3 +213,11 @@ def test_bad_calls_and_rate_limits_are_one_line_errors(
     with pytest.raises(ConfigError) as info:
         load_scenario(path)
     assert message in str(info.value)
+
+
+def test_the_schedule_figure_draws_the_provisioned_servers(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from planning import write_plots
+
+    schedule, latency = write_plots(run, tmp_path / "plan.png")
+    for path in (schedule, latency):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
