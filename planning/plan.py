@@ -25,7 +25,7 @@ from dvcschema.capacity import (
     TierSpec,
     arrivals_from_csv,
 )
-from dvcschema.errors import ConfigError, ScenarioError, shown
+from dvcschema.errors import ScenarioError, shown
 from dvcschema.scenario import Scenario
 from dvcschema.units import format_duration_s
 from models import CapacityPlan, ModelError, TierBudget, TierDemand, min_servers, plan_capacity
@@ -67,6 +67,7 @@ class PlanRun:
     latency: list[LatencyTable]
     declared: CapacitySpec | None = None
     held: dict[str, HeldTime] = dataclasses.field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def peak(self) -> int:
@@ -132,9 +133,10 @@ def plan_scenario(
     ``lead_time_s`` override the scenario's ``capacity.policy``.
     """
     spec = with_policy(calibrated.apply(capacity_of(scenario), model), provision, lead_time_s)
+    notes: tuple[str, ...] = ()
     if arrivals is not None:
-        spec = with_arrivals(spec, arrivals)
-    return make_plan(
+        spec, notes = with_arrivals(spec, arrivals)
+    run = make_plan(
         spec,
         method=method,
         surge=surge,
@@ -144,6 +146,7 @@ def plan_scenario(
         name=scenario.name,
         source=scenario.source,
     )
+    return dataclasses.replace(run, notes=notes)
 
 
 def with_policy(
@@ -160,25 +163,27 @@ def with_policy(
     return dataclasses.replace(spec, policy=dataclasses.replace(spec.policy, given=True, **changes))
 
 
-def with_arrivals(spec: CapacitySpec, path: Path) -> CapacitySpec:
-    """``spec`` with the arrivals of the rate CSV at ``path`` instead of its own.
+def with_arrivals(spec: CapacitySpec, path: Path) -> tuple[CapacitySpec, tuple[str, ...]]:
+    """``spec`` with the arrivals of the rate CSV at ``path`` instead of its own, and notes.
 
     The CSV's rows are placed on the clock by
     :func:`dvcschema.capacity.arrivals_from_csv` (from the first ``start``'s time of
-    day). A ``derivation:`` (which scales a shape of peak 1) cannot take measured
-    arrivals: :class:`ConfigError`.
+    day). A recorded profile is preferred to a ``derivation:``: the derivation is set
+    aside (its central peak is printed beside the recorded one, as a cross-check).
     """
     arrivals = arrivals_from_csv(path)
+    notes: tuple[str, ...] = ()
     if spec.derivation is not None:
-        raise ConfigError(
-            "gives measured arrivals, but the scenario's capacity.derivation computes the"
-            " peak of a shape (arrivals with a peak of 1); remove the derivation, or plan"
-            " without --arrivals (use --surge to scale the measured arrivals)",
-            source=str(path),
-            field="--arrivals",
+        derived = spec.derivation.central()[spec.derivation.peak]
+        recorded = max(arrivals.rate_per_s)
+        notes = (
+            f"the recorded arrivals are preferred to the scenario's derivation, which is not"
+            f" used: its central peak {derived:,.1f} sessions/s against the recorded"
+            f" {recorded:,.1f} (x{recorded / derived:.2f})",
         )
     source = f"{arrivals.source} (--arrivals, instead of the scenario's)"
-    return dataclasses.replace(spec, arrivals=dataclasses.replace(arrivals, source=source))
+    replaced = dataclasses.replace(arrivals, source=source)
+    return dataclasses.replace(spec, arrivals=replaced, derivation=None), notes
 
 
 def build_plan(

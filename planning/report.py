@@ -72,6 +72,7 @@ def _assumptions(run: PlanRun) -> list[str]:
             f" sessions over {clock(start)}-{clock(end)}",
         ),
         ("from", spec.arrivals.source),
+        *(("note", n) for n in run.notes),
         (
             "surge",
             f"x{run.surge:g}: every arrival rate multiplied (a what-if)" if run.surge != 1 else "",

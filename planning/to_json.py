@@ -30,6 +30,7 @@ def plan_json(run: PlanRun) -> dict[str, Any]:
         ],
         "inputs": {**spec.as_dict(), "method": plan.method},
         "arrivals_source": spec.arrivals.source or None,
+        "notes": list(run.notes),
         "budgets_per_tier": {
             t.name: [b.expression for b in spec.budgets_for(t)] for t in spec.tiers
         },

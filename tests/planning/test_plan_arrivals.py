@@ -136,14 +136,16 @@ def test_a_bad_arrivals_file_is_one_line_and_exit_2(
     assert lines[0].startswith("dvcload plan: error: ") and "--arrivals" in lines[0]
 
 
-def test_arrivals_with_a_derivation_are_refused(tmp_path: Path, scenario: Path) -> None:
+def test_recorded_arrivals_are_preferred_to_a_derivation(tmp_path: Path, scenario: Path) -> None:
     scenario.write_text(SCENARIO + DERIVATION, encoding="utf-8")
-    _arrivals(tmp_path, [60] * 60)
+    _arrivals(tmp_path, [60] * 30 + [360] * 30)  # 1/s, then 6/s
     proc = run_main(["plan", scenario, "--arrivals", "arrivals.csv"], cwd=tmp_path)
-    assert proc.returncode == 2
-    assert "--arrivals: gives measured arrivals, but the scenario's capacity.derivation" in (
-        proc.stderr
-    )
+    assert proc.returncode == 0, proc.stderr
+    assert "recorded arrivals are preferred to the scenario's derivation" in proc.stdout
+    assert "central peak 3.0 sessions/s against the recorded 6.0 (x2.00)" in proc.stdout
+    run = plan_scenario(load_scenario(scenario), arrivals=tmp_path / "arrivals.csv")
+    assert run.spec.derivation is None and run.curve.scale == 1.0
+    assert float(run.plan.peak_arrival_rate_per_s.max()) == pytest.approx(6.0)
 
 
 def test_the_real_command_line_refuses_a_bad_arrivals_file(
