@@ -96,6 +96,8 @@ class TierProvision:
     instances: IntArray | None
     instance_hours: FloatArray | None
     reasons: tuple[str, ...]
+    floor: int = 0
+    floor_from_s: float | None = None
 
     @property
     def bought(self) -> bool:
@@ -221,7 +223,15 @@ def _tier(
         return TierProvision(tier.name, basis, need, res, None, None, (why,))
     instances, reasons = _instances(spec.policy, res, need, basis, starts_s)
     hours = _instance_hours(instances, spec.interval_s, spec.policy.lead_time_s)
-    return TierProvision(tier.name, basis, need, res, instances, hours, tuple(reasons))
+    floor, floor_from_s = res.min_instances, None
+    if spec.policy.floor is not None:
+        later = starts_s >= spec.policy.floor.start_s - 1e-9
+        if np.any(later):
+            floor = max(floor, math.ceil(spec.policy.floor.share * int(instances.max())))
+            floor_from_s = spec.policy.floor.start_s
+    return TierProvision(
+        tier.name, basis, need, res, instances, hours, tuple(reasons), floor, floor_from_s
+    )
 
 
 def _instances(

@@ -69,6 +69,7 @@ def _tier_summary(prov: Provision, tier: TierProvision) -> list[str]:
     if buy:
         out.append(f"{'':11}buy: {buy}")
     out += [f"{'':11}why: {r}" for r in tier.reasons]
+    out.append(f"{'':11}must run: {_must_run_text(prov, tier)}")
     hours = float(np.sum(tier.instance_hours))  # type: ignore[arg-type]
     static = tier.static_instance_hours(prov.hours)
     cost, static_cost = tier.cost(), tier.static_cost(prov.hours)
@@ -80,6 +81,20 @@ def _tier_summary(prov: Provision, tier: TierProvision) -> list[str]:
         f" ({n:,} all {prov.hours:g} h){money}"
     )
     return out
+
+
+def _must_run_text(prov: Provision, tier: TierProvision) -> str:
+    lead = format_duration_s(prov.policy.lead_time_s)
+    text = f"never fewer than {tier.floor:,} instances"
+    if tier.floor_from_s is not None and tier.instances is not None:
+        text = (
+            f"{tier.floor:,} instances from {clock(tier.floor_from_s)} (the floor),"
+            f" never fewer than {int(tier.instances.min()):,} before"
+        )
+    return (
+        f"{text}; each interval's count already serving at its start, so a scale-up is asked"
+        f" for {lead} before (the table below)"
+    )
 
 
 def _buy_text(tier: TierProvision, n: int) -> str:
@@ -216,6 +231,7 @@ def _tier_json(prov: Provision, t: TierProvision) -> dict[str, Any]:
         servers_per_instance=t.resources.servers_per_instance,
         instances=[int(x) for x in t.instances],
         peak_instances=t.peak_instances,
+        must_run={"floor": t.floor, "from_s": t.floor_from_s, "per_interval": "instances"},
         vcpu=None if vcpu is None else [float(x) for x in vcpu],
         memory_bytes=None if memory is None else [int(x) for x in memory],
         instance_hours=[float(x) for x in t.instance_hours],  # type: ignore[union-attr]

@@ -221,3 +221,12 @@ def test_the_schedule_figure_draws_the_provisioned_servers(run, tmp_path: Path) 
     schedule, latency = write_plots(run, tmp_path / "plan.png")
     for path in (schedule, latency):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_the_must_run_floor_is_printed_per_tier(run) -> None:  # type: ignore[no-untyped-def]
+    prov = provision(run)
+    web = prov.tier("web")
+    assert (web.floor, web.floor_from_s) == (4, 9 * 3600.0)
+    text = "\n".join(lines(prov))
+    assert "must run: 4 instances from 09:00 (the floor), never fewer than 2 before" in text
+    assert to_json(prov)["tiers"]["web"]["must_run"]["floor"] == 4
