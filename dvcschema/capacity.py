@@ -63,7 +63,9 @@ from dvcschema.capacity_inputs import (
     one_value,
     take_quantity,
 )
+from dvcschema.capacity_journeys import JourneySpec, parse_journeys
 from dvcschema.capacity_resources import Policy, TierResources, parse_policy, parse_resources
+from dvcschema.capacity_storage import StorageSpec, parse_storage
 from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, one_of, text
 from dvcschema.load import duration_parser, int_parser
@@ -172,6 +174,8 @@ class CapacitySpec:
     resources: dict[str, TierResources] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
     currency: str = "USD"
+    storage: StorageSpec | None = None
+    journeys: tuple[JourneySpec, ...] = ()
 
     def tier(self, name: str) -> TierSpec:
         """The tier called ``name``."""
@@ -197,6 +201,10 @@ class CapacitySpec:
             out["derivation"] = self.derivation.as_dict()
         if self.resources:
             out["resources"] = {k: r.as_dict() for k, r in self.resources.items()}
+        if self.storage is not None:
+            out["storage"] = self.storage.as_dict()
+        if self.journeys:
+            out["journeys"] = {j.name: j.as_dict() for j in self.journeys}
         if self.policy.given:
             out["policy"] = self.policy.as_dict()
             out["currency"] = self.currency
@@ -216,6 +224,8 @@ def parse_capacity(section: Fields, *, base_dir: Path | None = None) -> Capacity
     derivation = derivation_section(section, arrivals.peak_rate_per_s, arrivals.sessions)
     budgets = _budget_list(section, "budgets", tier=None)
     tiers = _tiers(section)
+    storage = parse_storage(section, derivation)
+    journeys = parse_journeys(section, [t.name for t in tiers])
     resources = parse_resources(
         section.section("resources"), {t.name: t.is_dependency for t in tiers}
     )
@@ -233,6 +243,8 @@ def parse_capacity(section: Fields, *, base_dir: Path | None = None) -> Capacity
         resources,
         policy,
         currency,
+        storage,
+        journeys,
     )
     for tier in tiers:
         if not spec.budgets_for(tier):

@@ -1,40 +1,39 @@
 """Attachment bodies of realistic sizes, made once and sliced per upload.
 
-Citizens attach scanned documents (PDF) and portrait photos (JPEG). Sizes are
-lognormal around a median per kind; the medians are estimates (a phone-scanned A4
-page at 150-200 dpi is a few hundred KB; a 4x6 cm portrait photo is ~100 KB), not
-measurements from the portal. Bytes come from one random buffer made at start, so
-an upload costs a slice, not random generation in the request loop.
+Citizens attach scanned documents (PDF) and portrait photos (JPEG), sized by the
+lognormal profiles of :mod:`dvcschema.attachments` (where the medians come from is
+said there; ``dvcload plan`` sizes storage from the same profiles). Bytes come from
+one random buffer made at start, so an upload costs a slice, not random generation in
+the request loop.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 
 import numpy as np
 
+from dvcschema.attachments import PHOTO, SCAN, AttachmentProfile
 from models._rng import RngLike, as_generator
+
+__all__ = [
+    "BUFFER_BYTES",
+    "JPEG_MAGIC",
+    "PDF_MAGIC",
+    "PHOTO",
+    "PNG_MAGIC",
+    "SCAN",
+    "AttachmentFactory",
+    "AttachmentProfile",
+    "profile_for",
+]
 
 PDF_MAGIC = b"%PDF-1.7\n"
 JPEG_MAGIC = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BUFFER_BYTES = 4 * 1024 * 1024
 
-
-@dataclass(frozen=True)
-class AttachmentProfile:
-    """Lognormal size of one kind of attachment (median and spread in bytes)."""
-
-    content_type: str
-    median_bytes: int
-    sigma: float = 0.5
-    min_bytes: int = 8 * 1024
-
-
-PHOTO = AttachmentProfile("image/jpeg", median_bytes=110_000, sigma=0.35)
-SCAN = AttachmentProfile("application/pdf", median_bytes=320_000, sigma=0.6)
 _PHOTO_WORDS = ("photo", "portrait", "anh", "image")
 
 

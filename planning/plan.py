@@ -34,12 +34,14 @@ from planning import calibrated
 from planning.curve import Curve, plan_curve
 from planning.held import HeldTime
 from planning.held import resolve as resolve_held
+from planning.journeys import JourneyLatencies, journey_latency
 from planning.montecarlo import (
     MonteCarlo,
     check_samples,
     has_ranges,
     monte_carlo,
 )
+from planning.storage import StoragePlan, storage_plan
 from planning.tables import TABLE_ROWS, LatencyTable, by_hand, latency_tables
 from planning.whatif import Spike, check_surge
 
@@ -68,6 +70,8 @@ class PlanRun:
     declared: CapacitySpec | None = None
     held: dict[str, HeldTime] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    storage: StoragePlan | None = None
+    journeys: JourneyLatencies | None = None
 
     @property
     def peak(self) -> int:
@@ -106,9 +110,14 @@ def make_plan(
     i = peak_interval(plan)
     hand = by_hand(spec, plan, curve, budgets, i)
     latency = latency_tables(spec, plan, mc, i, points=TABLE_ROWS)
-    return PlanRun(
-        name, source, spec, plan, curve, surge, spikes, mc, hand, latency, declared, held
-    )
+    run = PlanRun(name, source, spec, plan, curve, surge, spikes, mc, hand, latency, declared, held)
+    if spec.storage is not None:
+        run = dataclasses.replace(
+            run, storage=storage_plan(run, spec.storage, samples=samples, seed=seed)
+        )
+    if spec.journeys:
+        run = dataclasses.replace(run, journeys=journey_latency(run, spec.journeys))
+    return run
 
 
 def plan_scenario(

@@ -89,7 +89,7 @@ def plot_schedule(run: PlanRun, path: str | PathLike[str], *, title: str) -> Non
         ax.legend(loc="upper left", fontsize="x-small")
     for ax in axes:
         ax.grid(alpha=0.3)
-    _clock_axis(axes[-1], edges_h)
+    _time_of_day_axis(axes[-1], edges_h)
     fig.suptitle(title, fontsize="medium")
     fig.savefig(path, format="png")
 
@@ -98,7 +98,7 @@ def _edges_h(starts_s: np.ndarray, interval_s: float) -> np.ndarray:
     return np.append(starts_s, starts_s[-1] + interval_s) / 3600.0
 
 
-def _clock_axis(ax: Any, edges_h: np.ndarray) -> None:
+def _time_of_day_axis(ax: Any, edges_h: np.ndarray) -> None:
     """Clock time (HH:MM) on the x-axis, a tick every few hours."""
     span = edges_h[-1] - edges_h[0]
     step = 1 if span <= 6 else 3 if span <= 30 else 12

@@ -23,10 +23,12 @@ from models import CapacityPlan
 from models.plan import TierPlan
 from planning.clock import clock
 from planning.held import HeldTime
+from planning.journeys import lines as journey_lines
 from planning.montecarlo import MonteCarlo
 from planning.plan import PlanRun
 from planning.provision import provision
 from planning.provision_text import lines as provision_lines
+from planning.storage import lines as storage_lines
 from planning.tables import LatencyTable
 
 METHOD_NAMES = {
@@ -47,6 +49,8 @@ def report(run: PlanRun) -> str:
         *(_tier_table(run, tp) for tp in plan.tiers),
         by_hand_lines(run.hand, plan, i),
         latency_lines(run.latency, plan, i),
+        storage_lines(run.storage) if run.storage is not None else [],
+        journey_lines(run.journeys) if run.journeys is not None else [],
         _peak_summary(run),
         provision_lines(provision(run)),
     ]

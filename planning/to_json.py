@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from planning.journeys import to_json as journeys_json
 from planning.montecarlo import PERCENTILES
 from planning.plan import PlanRun
 from planning.provision import provision
 from planning.provision_text import to_json as provision_json
+from planning.storage import to_json as storage_json
 
 
 def plan_json(run: PlanRun) -> dict[str, Any]:
@@ -58,6 +60,8 @@ def plan_json(run: PlanRun) -> dict[str, Any]:
             for name, h in run.held.items()
         },
         "provision": provision_json(provision(run)),
+        "storage": storage_json(run.storage) if run.storage is not None else None,
+        "journeys": journeys_json(run.journeys) if run.journeys is not None else None,
         "plan": plan.to_dict(),
     }
 

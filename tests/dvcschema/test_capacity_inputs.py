@@ -219,19 +219,32 @@ def test_shipped_national_deadline_matches_its_comments(repo: Path) -> None:
     assert s.load is None and s.capacity is not None and s.capacity.derivation is not None
     c = s.capacity.derivation.central()
     # the steps of the file's comments, at central values
-    assert c["online_dossiers_per_day"] == pytest.approx(66_900, rel=0.001)  # step 4
-    assert c["payments_per_day"] == pytest.approx(84_500, rel=0.001)  # step 5
-    assert c["sessions_per_day"] == pytest.approx(2.12e6, rel=0.001)  # step 6
-    assert c["normal_peak_hour_share"] == pytest.approx(0.095, abs=0.0005)  # step 7
-    assert c["peak_sessions_per_s"] == pytest.approx(168, rel=0.002)  # step 9
-    assert c["peak_equivalent_hours"] == pytest.approx(5.345, abs=0.001)  # step 10
-    assert c["deadline_day_sessions"] == pytest.approx(3.2e6, rel=0.01)
-    assert c["deadline_vs_normal_day"] == pytest.approx(1.5, abs=0.03)  # cross-checks
-    assert c["sessions_per_vneid_user"] == pytest.approx(0.72, abs=0.005)
-    assert c["sessions_per_account"] == pytest.approx(0.42, abs=0.005)
-    assert c["payment_share_of_sessions"] == pytest.approx(0.040, abs=0.0005)
+    expected = {
+        "online_dossiers_per_day": 43_500,
+        "portal_dossiers_per_day": 17_400,
+        "payments_per_day": 105_600,
+        "transactions_per_day": 116_000,
+        "sessions_per_day": 1.62e6,
+        "deadline_normal_sessions": 1.87e6,
+        "pit_day_sessions": 189_000,
+        "peak_sessions_per_s": 53.4,
+        "sessions_per_s_1500": 51.3,
+        "deadline_day_sessions": 2.06e6,
+    }
+    for name, value in expected.items():
+        assert c[name] == pytest.approx(value, rel=0.005), name
+    assert c["normal_share_0900"] == pytest.approx(0.095, abs=0.0005)
+    assert c["pit_share_0900"] == pytest.approx(0.078, abs=0.0005)
+    assert c["peak_equivalent_hours"] == pytest.approx(10.713, abs=0.001)
+    # cross-checks
+    assert c["shape_vs_derivation"] == pytest.approx(1.0, abs=0.005)
+    assert c["deadline_vs_normal_day"] == pytest.approx(1.27, abs=0.005)
+    assert c["sessions_vs_visits_2020_2022"] == pytest.approx(1.7, abs=0.05)
+    assert c["sessions_per_vneid_user"] == pytest.approx(0.46, abs=0.005)
+    assert c["sessions_per_account"] == pytest.approx(0.27, abs=0.005)
+    assert c["payment_share_of_sessions"] == pytest.approx(0.065, abs=0.0005)
     hourly = s.capacity.arrivals.spec["hourly"]
-    assert max(hourly) == 1.0 and hourly.index(1.0) == 16  # 16:00-17:00
+    assert max(hourly) == 1.0 and hourly.index(1.0) == 9  # 09:00-10:00
     for fig in s.capacity.derivation.inputs:  # every input names its source; guesses say so
         assert fig.quantity is not None and fig.quantity.source
         assert re.match(r"(domain\.md|guess|calendar):", fig.quantity.source), fig.name

@@ -51,7 +51,7 @@ def test_the_curve_is_the_shape_times_the_derived_peak_with_the_what_ifs() -> No
     plain, surged = plan_curve(spec), plan_curve(spec, 2.0)
     assert plain.scale == spec.derivation.central()[spec.derivation.peak] == surged.scale
     assert surged.unit_rate_per_s.tolist() == (2 * plain.unit_rate_per_s).tolist()
-    assert plain.rate_per_s.max() == pytest.approx(167.75, abs=0.01)
+    assert plain.rate_per_s.max() == pytest.approx(53.35, abs=0.01)
 
 
 def test_a_spike_outside_the_arrivals_is_refused_naming_their_span() -> None:
