@@ -18,10 +18,11 @@ if TYPE_CHECKING:
     from planning.plan import PlanRun
 
 
-def write_plots(run: PlanRun, path: Path) -> tuple[Path, Path]:
-    """The schedule at ``path`` and latency against servers at :func:`latency_path`.
+def write_plots(run: PlanRun, path: Path) -> tuple[Path, ...]:
+    """The schedule at ``path``, latency against servers at :func:`latency_path`, and more.
 
-    Returns both paths, in that order.
+    With a derivation, its tornado at ``FILE-tornado.png``. Returns the paths written,
+    in that order.
     """
     method = run.plan.method.upper()
     plot_schedule(
@@ -37,7 +38,13 @@ def write_plots(run: PlanRun, path: Path) -> tuple[Path, Path]:
         title=f"{run.name}: latency against servers at the peak hour{what_ifs(run)}",
         budgets_s={t.name: _response_budget_s(run, t.name) for t in run.spec.tiers},
     )
-    return path, latency
+    written = [path, latency]
+    if run.spec.derivation is not None:
+        from planning.sensitivity import plot_tornado, tornado
+
+        written.append(path.with_name(f"{path.stem}-tornado{path.suffix}"))
+        plot_tornado(tornado(run.spec.derivation), written[-1])
+    return tuple(written)
 
 
 def plot_schedule(run: PlanRun, path: str | PathLike[str], *, title: str) -> None:

@@ -28,6 +28,8 @@ from planning.montecarlo import MonteCarlo
 from planning.plan import PlanRun
 from planning.provision import provision
 from planning.provision_text import lines as provision_lines
+from planning.sensitivity import lines as tornado_lines
+from planning.sensitivity import tornado
 from planning.storage import lines as storage_lines
 from planning.tables import LatencyTable
 
@@ -46,6 +48,7 @@ def report(run: PlanRun) -> str:
     parts = [
         _assumptions(run),
         derivation_lines(run.spec, run.mc),
+        tornado_lines(tornado(run.spec.derivation)) if run.spec.derivation is not None else [],
         *(_tier_table(run, tp) for tp in plan.tiers),
         by_hand_lines(run.hand, plan, i),
         latency_lines(run.latency, plan, i),

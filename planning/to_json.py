@@ -9,6 +9,8 @@ from planning.montecarlo import PERCENTILES
 from planning.plan import PlanRun
 from planning.provision import provision
 from planning.provision_text import to_json as provision_json
+from planning.sensitivity import to_json as tornado_json
+from planning.sensitivity import tornado
 from planning.storage import to_json as storage_json
 
 
@@ -38,6 +40,9 @@ def plan_json(run: PlanRun) -> dict[str, Any]:
         },
         "central_inputs": _central_inputs(run),
         "derivation": _derivation_json(run),
+        "sensitivity": (
+            tornado_json(tornado(spec.derivation)) if spec.derivation is not None else None
+        ),
         "peak": {
             "start_s": float(plan.interval_starts_s[i]),
             "peak_arrival_rate_per_s": float(plan.peak_arrival_rate_per_s[i]),

@@ -192,3 +192,16 @@ def test_the_national_deadlines_chart(deadline: Derivation, tmp_path: Path) -> N
     path = tmp_path / "deadline-tornado.png"
     plot_tornado(tornado(deadline), path, top=8)
     assert matplotlib.image.imread(path).shape[1] > 600
+
+
+def test_the_plan_prints_and_draws_its_tornado(tmp_path: Path) -> None:
+    from planning import plan_json, plan_scenario, report, write_plots
+
+    run = plan_scenario(load_scenario(REPO / "scenarios" / "national-deadline.yaml"), samples=20)
+    text = report(run)
+    assert "Sensitivity of peak_sessions_per_s" in text
+    first = text.split("Sensitivity of peak_sessions_per_s", 1)[1].splitlines()[4].split()[0]
+    assert first == tornado(run.spec.derivation).swings[0].name
+    assert plan_json(run)["sensitivity"]["swings"][0]["input"] == first
+    written = write_plots(run, tmp_path / "plan.png")
+    assert written[-1] == tmp_path / "plan-tornado.png" and written[-1].stat().st_size > 10_000
