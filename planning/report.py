@@ -123,15 +123,19 @@ def _assumptions(run: PlanRun) -> list[str]:
 
 def _held_text(held: HeldTime) -> str:
     calls = " + ".join(
-        f"{c.per_request:g} x {c.tier} {format_duration_s(round(c.response_s, 6))}"
+        f"{c.per_request:g} x {c.tier} {_ms(c.response_s)}"
         for c in held.calls
     )
     return (
-        f"{held.tier}: a server is held through its calls: {format_duration_s(held.own_s)} own"
+        f"{held.tier}: a server is held through its calls: {_ms(held.own_s)} own"
         f" + {calls} (each call's mean response at its tier's plan, worst hour) ="
-        f" {format_duration_s(round(held.mean_s, 6))} per request, cv {held.cv:.3g}"
+        f" {_ms(held.mean_s)} per request, cv {held.cv:.3g}"
         " (the service time above; planning/held.py)"
     )
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms"
 
 
 def _mc_note(mc: MonteCarlo, method: str) -> str:

@@ -49,7 +49,7 @@ def test_a_model_tier_replaces_the_scenarios_demands_and_keeps_its_limits(model:
     )
     assert web.service_time_input is None and web.visits_input is None  # the range gives way
     assert by_name["payment"] == original["payment"]  # not in the model: unchanged
-    assert [t.name for t in merged.tiers] == ["web", "cache", "db", "payment"]
+    assert [t.name for t in merged.tiers] == ["web", "cache", "db", "payment", "vneid"]
 
 
 def test_the_plan_is_made_with_the_models_demands(model: Path) -> None:

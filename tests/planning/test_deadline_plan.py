@@ -157,7 +157,7 @@ def test_the_text_prints_each_figure_next_to_its_formula_or_source() -> None:
     for name, n in data["peak"]["servers"].items():
         assert re.search(rf"^  {name} +53\.35/s x .* -> {n} servers$", out, re.M), name
     assert "guess" in out and "domain.md" in out and "calendar" in out
-    assert re.search(r"^  P50 of 400 samples: web \d+, db \d+, payment \d+$", out, re.M)
+    assert re.search(r"^  P50 of 400 samples: web \d+, db \d+, payment \d+, vneid \d+$", out, re.M)
 
 
 # -- the Monte Carlo spread -----------------------------------------------------------------------
