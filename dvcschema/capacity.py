@@ -64,7 +64,14 @@ from dvcschema.capacity_inputs import (
     take_quantity,
 )
 from dvcschema.capacity_journeys import JourneySpec, parse_journeys
-from dvcschema.capacity_resources import Policy, TierResources, parse_policy, parse_resources
+from dvcschema.capacity_resources import (
+    Abandonment,
+    Policy,
+    TierResources,
+    parse_abandonment,
+    parse_policy,
+    parse_resources,
+)
 from dvcschema.capacity_storage import StorageSpec, parse_storage
 from dvcschema.errors import ConfigError, shown
 from dvcschema.fields import Fields, one_of, text
@@ -176,6 +183,7 @@ class CapacitySpec:
     currency: str = "USD"
     storage: StorageSpec | None = None
     journeys: tuple[JourneySpec, ...] = ()
+    abandonment: Abandonment | None = None
 
     def tier(self, name: str) -> TierSpec:
         """The tier called ``name``."""
@@ -205,6 +213,8 @@ class CapacitySpec:
             out["storage"] = self.storage.as_dict()
         if self.journeys:
             out["journeys"] = {j.name: j.as_dict() for j in self.journeys}
+        if self.abandonment is not None:
+            out["abandonment"] = self.abandonment.as_dict()
         if self.policy.given:
             out["policy"] = self.policy.as_dict()
             out["currency"] = self.currency
@@ -230,6 +240,7 @@ def parse_capacity(section: Fields, *, base_dir: Path | None = None) -> Capacity
         section.section("resources"), {t.name: t.is_dependency for t in tiers}
     )
     policy = parse_policy(section.section("policy"))
+    abandonment = parse_abandonment(section.section("abandonment"))
     currency = section.take("currency", text(max_length=8, pattern=r"[A-Z]{3}"), "USD")
     section.close()
     spec = CapacitySpec(
@@ -245,6 +256,7 @@ def parse_capacity(section: Fields, *, base_dir: Path | None = None) -> Capacity
         currency,
         storage,
         journeys,
+        abandonment,
     )
     for tier in tiers:
         if not spec.budgets_for(tier):

@@ -26,6 +26,11 @@ what it costs::
       floor: {from: "14:00", share: 100%}   # from 14:00 keep the day's peak running
       lead_time: 5m                  # autoscaling: from the decision to serving
 
+    abandonment:                     # citizens in a spike's backlog (fluid model)
+      patience: 2m                   # mean time before giving up (exponential, Erlang-A)
+      retry: 50%                     # of those who give up, the share who come back
+      retry_after: 30s               # after this mean delay
+
 Every key is optional but the servers per instance of a tier that is bought. The
 policy's utilisation is the budgets' (``utilization < 0.8``): a policy does not
 restate a budget.
@@ -128,6 +133,46 @@ class Policy:
         if self.floor is not None:
             out["floor"] = {"from_s": self.floor.start_s, "share": self.floor.share}
         return out
+
+
+@dataclass(frozen=True)
+class Abandonment:
+    """How citizens react to waiting in a spike: mean patience (exponential), retries."""
+
+    patience_s: float
+    retry_share: float = 0.0
+    retry_after_s: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "patience": format_duration_s(self.patience_s),
+            "retry": self.retry_share,
+            "retry_after": None
+            if self.retry_after_s is None
+            else format_duration_s(self.retry_after_s),
+        }
+
+
+def parse_abandonment(section: Fields | None) -> Abandonment | None:
+    """``capacity.abandonment: {patience: 2m, retry: 50%, retry_after: 30s}`` (or absent)."""
+    if section is None:
+        return None
+    patience = section.take("patience", _positive_duration)
+    share = section.take("retry", parse_fraction, 0.0)
+    after = section.take("retry_after", _positive_duration, None)
+    if share >= 1:
+        raise section.error_at("retry", "100% would retry forever; allowed: below 100%")
+    if share > 0 and after is None:
+        raise section.error_at("retry", "needs retry_after: the mean delay before a retry")
+    section.close()
+    return Abandonment(patience, share, after)
+
+
+def _positive_duration(value: Any) -> float:
+    seconds = parse_duration_s(value)
+    if not 0 < seconds <= 24 * 3600:
+        raise ValueError(f"{shown(value)} is out of range; allowed: above 0s, at most 24h")
+    return seconds
 
 
 def parse_resources(section: Fields | None, tiers: dict[str, bool]) -> dict[str, TierResources]:
@@ -290,9 +335,11 @@ def _count(maximum: int) -> Any:
 
 __all__ = [
     "PROVISION",
+    "Abandonment",
     "Floor",
     "Policy",
     "TierResources",
+    "parse_abandonment",
     "parse_lead_time",
     "parse_policy",
     "parse_resources",

@@ -108,7 +108,8 @@ __all__ = [
     "whitt_mean_wait",
 ]
 
-# Calibration (demands from measurements) and tandem response times.
+# Calibration (demands from measurements), tandem response times, and the fluid backlog
+# and waits of a queue whose capacity lags its demand.
 from .calibration import (
     DemandEstimate,
     DemandRegression,
@@ -117,6 +118,7 @@ from .calibration import (
     fit_family,
     regress_demands,
 )
+from .fluid import FluidPath, fluid_queue, step_means
 from .tandem import (
     QueueStation,
     tandem_mean_response,
@@ -126,11 +128,14 @@ from .tandem import (
 __all__ += [
     "DemandEstimate",
     "DemandRegression",
+    "FluidPath",
     "QueueStation",
     "demand_from_response_time",
     "demand_from_samples",
     "fit_family",
+    "fluid_queue",
     "regress_demands",
+    "step_means",
     "tandem_mean_response",
     "tandem_response_quantile",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,6 +45,9 @@ from planning.storage import StoragePlan, storage_plan
 from planning.tables import TABLE_ROWS, LatencyTable, by_hand, latency_tables
 from planning.whatif import Spike, check_surge
 
+if TYPE_CHECKING:
+    from planning.leadtime import LeadTime
+
 
 @dataclass(frozen=True)
 class PlanRun:
@@ -72,6 +75,7 @@ class PlanRun:
     notes: tuple[str, ...] = ()
     storage: StoragePlan | None = None
     journeys: JourneyLatencies | None = None
+    scale_up: LeadTime | None = None
 
     @property
     def peak(self) -> int:
@@ -117,7 +121,18 @@ def make_plan(
         )
     if spec.journeys:
         run = dataclasses.replace(run, journeys=journey_latency(run, spec.journeys))
+    if spikes and spec.policy.lead_time_s > 0:
+        run = dataclasses.replace(run, scale_up=scale_up(run, spec))
     return run
+
+
+def scale_up(run: PlanRun, spec: CapacitySpec) -> LeadTime:
+    """The backlog of each spike while its servers boot (:mod:`planning.leadtime`)."""
+    from planning.leadtime import Reaction, lead_time  # imports this module
+
+    a = spec.abandonment
+    reaction = Reaction() if a is None else Reaction(a.patience_s, a.retry_share, a.retry_after_s)
+    return lead_time(run, spec.policy.lead_time_s, reaction=reaction)
 
 
 def plan_scenario(

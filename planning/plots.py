@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dvcschema.units import format_duration_s
 from planning.clock import clock
 from planning.tables import PLOT_POINTS, LatencyTable, latency_tables
 
@@ -39,6 +40,9 @@ def write_plots(run: PlanRun, path: Path) -> tuple[Path, ...]:
         budgets_s={t.name: _response_budget_s(run, t.name) for t in run.spec.tiers},
     )
     written = [path, latency]
+    if run.scale_up is not None:
+        written.append(path.with_name(f"{path.stem}-backlog{path.suffix}"))
+        plot_backlog(run, written[-1])
     if run.spec.derivation is not None:
         from planning.sensitivity import plot_tornado, tornado
 
@@ -98,6 +102,50 @@ def plot_schedule(run: PlanRun, path: str | PathLike[str], *, title: str) -> Non
         ax.grid(alpha=0.3)
     _time_of_day_axis(axes[-1], edges_h)
     fig.suptitle(title, fontsize="medium")
+    fig.savefig(path, format="png")
+
+
+def plot_backlog(run: PlanRun, path: str | PathLike[str]) -> None:
+    """The backlog of each tier while each spike's servers boot, by clock time.
+
+    One panel per tier (of the first spike): the backlog without abandonment, with
+    patience, and with retries, and the moment the spike's servers arrive.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
+    assert run.scale_up is not None
+    spike = run.scale_up.spikes[0]
+    tiers = spike.tiers
+    fig = MplFigure(figsize=(10, 1.2 + 2.0 * len(tiers)), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = np.atleast_1d(fig.subplots(len(tiers), 1, sharex=True))
+    for ax, tier in zip(axes, tiers, strict=True):
+        cases = [("no abandonment", tier.plain, "tab:red")]
+        if tier.abandoning is not None:
+            cases.append(("with patience", tier.abandoning, "tab:blue"))
+        if tier.retrying is not None:
+            cases.append(("patience + retries", tier.retrying, "tab:purple"))
+        end_s = max(float(p.drained_at_s or p.times_s[-1]) for _, p, _ in cases)
+        end_s = min(max(end_s, spike.servers_at_s + 60.0) + 120.0, float(tier.plain.times_s[-1]))
+        for label, p, color in cases:
+            keep = p.times_s <= end_s
+            ax.plot(p.times_s[keep] / 3600, p.backlog[keep], color=color, lw=1.4, label=label)
+        ax.axvline(spike.servers_at_s / 3600, color="0.3", ls="--", lw=1,
+                   label=f"servers arrive ({clock(spike.servers_at_s)})")  # fmt: skip
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel(f"{tier.tier}\nrequests queued")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right", fontsize="x-small")
+    ticks = axes[-1].get_xticks()
+    axes[-1].set_xticks(ticks, [clock(t * 3600) for t in ticks])
+    axes[-1].set_xlabel("time of day")
+    lead = format_duration_s(run.scale_up.lead_time_s)
+    fig.suptitle(
+        f"{run.name}: backlog during spike {spike.spike.describe()}, lead time {lead}"
+        " (fluid model)",
+        fontsize="medium",
+    )
     fig.savefig(path, format="png")
 
 

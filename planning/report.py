@@ -24,6 +24,7 @@ from models.plan import TierPlan
 from planning.clock import clock
 from planning.held import HeldTime
 from planning.journeys import lines as journey_lines
+from planning.leadtime import lines as scale_up_lines
 from planning.montecarlo import MonteCarlo
 from planning.plan import PlanRun
 from planning.provision import provision
@@ -54,6 +55,7 @@ def report(run: PlanRun) -> str:
         latency_lines(run.latency, plan, i),
         storage_lines(run.storage) if run.storage is not None else [],
         journey_lines(run.journeys) if run.journeys is not None else [],
+        scale_up_lines(run.scale_up) if run.scale_up is not None else [],
         _peak_summary(run),
         provision_lines(provision(run)),
     ]
@@ -122,10 +124,7 @@ def _assumptions(run: PlanRun) -> list[str]:
 
 
 def _held_text(held: HeldTime) -> str:
-    calls = " + ".join(
-        f"{c.per_request:g} x {c.tier} {_ms(c.response_s)}"
-        for c in held.calls
-    )
+    calls = " + ".join(f"{c.per_request:g} x {c.tier} {_ms(c.response_s)}" for c in held.calls)
     return (
         f"{held.tier}: a server is held through its calls: {_ms(held.own_s)} own"
         f" + {calls} (each call's mean response at its tier's plan, worst hour) ="

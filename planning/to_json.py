@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from planning.journeys import to_json as journeys_json
+from planning.leadtime import to_json as scale_up_json
 from planning.montecarlo import PERCENTILES
 from planning.plan import PlanRun
 from planning.provision import provision
@@ -65,6 +66,7 @@ def plan_json(run: PlanRun) -> dict[str, Any]:
             for name, h in run.held.items()
         },
         "provision": provision_json(provision(run)),
+        "scale_up": scale_up_json(run.scale_up) if run.scale_up is not None else None,
         "storage": storage_json(run.storage) if run.storage is not None else None,
         "journeys": journeys_json(run.journeys) if run.journeys is not None else None,
         "plan": plan.to_dict(),

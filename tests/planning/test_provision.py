@@ -230,3 +230,44 @@ def test_the_must_run_floor_is_printed_per_tier(run) -> None:  # type: ignore[no
     text = "\n".join(lines(prov))
     assert "must run: 4 instances from 09:00 (the floor), never fewer than 2 before" in text
     assert to_json(prov)["tiers"]["web"]["must_run"]["floor"] == 4
+
+
+def test_a_spike_with_a_lead_time_prints_and_draws_its_backlog(tmp_path: Path) -> None:
+    from planning import parse_spike, plan_json, report, write_plots
+
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL + "  abandonment: {patience: 1m, retry: 50%, retry_after: 30s}\n")
+    run = plan_scenario(load_scenario(path), spikes=(parse_spike("3x@09:00+30m"),), samples=10)
+    assert run.scale_up is not None and run.scale_up.lead_time_s == 1800.0
+    web = run.scale_up.spikes[0].tiers[0]
+    # until 09:30 the 7 web servers of the plan without the spike, each held for the
+    # spiked plan's holding time (its db has 3 servers then: a shorter db wait), serve
+    # 7 / H per second against 3 x 40/s arriving: the backlog grows for 30 minutes
+    held_s = run.spec.tier("web").service_time_s
+    assert (web.servers_before, web.requests_per_s, web.service_time_s) == (7, 120.0, held_s)
+    assert_allclose(web.plain.max_backlog, (120 - 7 / held_s) * 1800, rtol=1e-3)
+    assert web.abandoning is not None and web.abandoning.max_backlog < web.plain.max_backlog
+    assert web.retrying is not None and web.retrying.max_backlog > web.abandoning.max_backlog
+    assert "Autoscaling lead time 30m" in report(run)
+    assert plan_json(run)["scale_up"]["lead_time_s"] == 1800.0
+    written = write_plots(run, tmp_path / "plan.png")
+    assert tmp_path / "plan-backlog.png" in written
+    assert (tmp_path / "plan-backlog.png").stat().st_size > 10_000
+    no_spike = plan_scenario(load_scenario(path), samples=10)
+    assert no_spike.scale_up is None
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("abandonment: {retry: 50%}", "required field 'capacity.abandonment.patience'"),
+        ("abandonment: {patience: 1m, retry: 50%}", "needs retry_after"),
+        ("abandonment: {patience: 1m, retry: 100%, retry_after: 1s}", "retry forever"),
+    ],
+)
+def test_bad_abandonment_is_a_one_line_error(tmp_path: Path, snippet: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(SMALL + "  " + snippet + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert message in str(info.value)
