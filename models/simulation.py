@@ -12,7 +12,9 @@ Time-varying arrivals use :class:`ciw.dists.PoissonIntervals`, which samples the
 number of arrivals in each interval and spreads them uniformly: it cannot skip a
 short peak, unlike time-dependent inter-arrival sampling, which draws the next gap
 from the rate at the current time and can jump over a peak that starts during a
-long gap.
+long gap. :func:`simulate_time_varying` summarises every interval of a whole day;
+:func:`simulate_window` keeps the customers of one window after a warm-up on the
+actual rates and servers before it (for a schedule too busy to simulate whole).
 
 References
 ----------
@@ -21,16 +23,22 @@ References
    68-82.
 .. [2] Law, A. M. (2015). *Simulation Modeling and Analysis*, 5th ed., §9.5
    (replication/deletion: independent replications after a warm-up period).
+.. [3] Asmussen, S. & Glynn, P. W. (2007). *Stochastic Simulation: Algorithms and
+   Analysis*, Springer, §III.5a (sectioning: a confidence interval for a nonlinear
+   estimator such as a quantile from its spread over independent replications).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import ciw
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import stats
 
 from models._rng import RngLike, as_generator
 from models.distributions import Deterministic, Exponential, Lognormal, ServiceTimeDistribution
@@ -283,6 +291,182 @@ def simulate_time_varying(
             mean_wait=np.where(count > 0, total_wait / np.maximum(count, 1), np.nan),
             arrivals=count,
         )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A simulated figure, its standard error and a 95 % confidence interval ``[low, high]``."""
+
+    value: float
+    se: float
+    low: float
+    high: float
+
+    def covers(self, x: float) -> bool:
+        """Whether ``x`` lies inside the confidence interval."""
+        return bool(self.low <= x <= self.high)
+
+
+@dataclass(frozen=True)
+class WindowSample:
+    """The customers who arrived in the measured window, one array per replication.
+
+    ``waits_s`` and ``responses_s`` are in order of arrival; ``window_s`` is the
+    measured window ``(start, end)`` on the simulation's clock (s). The estimates
+    are the mean of the replications' values with a Student-t interval, or, for a
+    quantile, the pooled sample quantile with the interval of sectioning ([3]_):
+    waits in one run are correlated, so an order-statistic interval, which assumes
+    independent draws, would be too narrow.
+    """
+
+    waits_s: tuple[FloatArray, ...]
+    responses_s: tuple[FloatArray, ...]
+    window_s: tuple[float, float]
+
+    @property
+    def replications(self) -> int:
+        return len(self.waits_s)
+
+    @property
+    def customers(self) -> int:
+        return sum(len(w) for w in self.waits_s)
+
+    def prob_wait(self) -> Estimate:
+        """P(wait > 0) of the window's customers."""
+        return _replicated([np.mean(w > 0) if len(w) else np.nan for w in self.waits_s])
+
+    def mean_wait(self) -> Estimate:
+        """Mean wait of the window's customers (s)."""
+        return _replicated([np.mean(w) if len(w) else np.nan for w in self.waits_s])
+
+    def quantile(self, p: float, *, of: str = "response") -> Estimate:
+        """The ``p``-quantile of the response times (``of='response'``) or waits (s)."""
+        if of not in ("response", "wait"):
+            raise ModelError(f"unknown quantity {of!r}; options are response, wait")
+        runs = self.responses_s if of == "response" else self.waits_s
+        reps = [np.quantile(x, p) if len(x) else np.nan for x in runs]
+        pooled = np.concatenate(runs)
+        return _replicated(reps, float(np.quantile(pooled, p)) if len(pooled) else np.nan)
+
+
+def simulate_window(
+    step_ends_s: ArrayLike,
+    rates_per_s: ArrayLike,
+    servers: ArrayLike,
+    service: ServiceTimeDistribution,
+    *,
+    measure_from_s: float,
+    replications: int = 5,
+    rng: RngLike = None,
+) -> WindowSample:
+    """Simulate an M(t)/G/c(t) FCFS queue from empty and keep the customers of its end.
+
+    Step ``i`` covers ``[step_ends_s[i-1], step_ends_s[i])`` (the first from 0) with a
+    constant arrival rate and number of servers. The customers arriving from
+    ``measure_from_s`` to the last end are measured; those before are the warm-up.
+    Arrivals stop at the last end and the last step's servers stay on duty until
+    every customer has left: under FCFS no customer's wait depends on later
+    arrivals, so every measured customer is complete and none is biased. Servers
+    leaving at a step end finish their customer first (Ciw's default).
+
+    Parameters
+    ----------
+    step_ends_s : array_like
+        Increasing end of each step (s), the first > 0.
+    rates_per_s : array_like
+        Poisson arrival rate in each step (1/s), >= 0.
+    servers : array_like of int
+        Servers on duty in each step, >= 1.
+    service : ServiceTimeDistribution
+        Service-time distribution (s).
+    measure_from_s : float
+        Start of the measured window (s), before the last end.
+    replications : int
+        Independent replications (>= 2 for a standard error).
+    rng : int, numpy.random.Generator or None
+        Seeds Ciw for each replication.
+
+    Returns
+    -------
+    WindowSample
+
+    References
+    ----------
+    Palmer et al. (2019) [1]_ (Ciw); Law (2015) [2]_ (replication/deletion).
+
+    Examples
+    --------
+    A 4-server M/M/4 at rho = 0.8 for 60 s, then measured for 200 s:
+
+    >>> sample = simulate_window([60, 260], [3.2, 3.2], [4, 4], Exponential(mean=1.0),
+    ...                          measure_from_s=60, replications=3, rng=1)
+    >>> sample.window_s, sample.replications
+    ((60.0, 260.0), 3)
+    >>> 0.3 < sample.prob_wait().value < 0.8   # Erlang C: 0.596
+    True
+    """
+    ends, rates, staff = _window_steps(step_ends_s, rates_per_s, servers, measure_from_s)
+    if replications < 2:
+        raise ModelError(f"replications must be >= 2 for a standard error, got {replications!r}")
+    gen = as_generator(rng)
+    never = max(1e12, ends[-1] * 1e6)  # arrivals stopped, the last servers on duty
+    waits: list[FloatArray] = []
+    responses: list[FloatArray] = []
+    for _ in range(replications):
+        ciw.seed(int(gen.integers(2**31 - 1)))
+        network = ciw.create_network(
+            arrival_distributions=[
+                ciw.dists.PoissonIntervals([*rates, 0.0], [*ends, never], never)
+            ],
+            service_distributions=[to_ciw(service)],
+            number_of_servers=[
+                ciw.Schedule(numbers_of_servers=[*staff, staff[-1]], shift_end_dates=[*ends, never])
+            ],
+        )
+        sim = ciw.Simulation(network)
+        sim.simulate_until_max_time(never)
+        kept = [r for r in sim.get_all_records() if measure_from_s <= r.arrival_date < ends[-1]]
+        kept.sort(key=lambda r: r.arrival_date)
+        waits.append(np.array([r.waiting_time for r in kept], dtype=np.float64))
+        responses.append(np.array([r.exit_date - r.arrival_date for r in kept], dtype=np.float64))
+    return WindowSample(tuple(waits), tuple(responses), (float(measure_from_s), ends[-1]))
+
+
+def _window_steps(
+    step_ends_s: ArrayLike, rates_per_s: ArrayLike, servers: ArrayLike, measure_from_s: float
+) -> tuple[list[float], list[float], list[int]]:
+    ends = [float(e) for e in np.atleast_1d(np.asarray(step_ends_s, dtype=np.float64))]
+    rates = [float(r) for r in np.atleast_1d(np.asarray(rates_per_s, dtype=np.float64))]
+    staff = [int(c) for c in np.atleast_1d(np.asarray(servers))]
+    if not ends or not len(ends) == len(rates) == len(staff):
+        raise ModelError(
+            f"need one rate and one server count per step: {len(ends)} ends, {len(rates)} rates,"
+            f" {len(staff)} counts"
+        )
+    if not (ends[0] > 0 and all(b > a for a, b in itertools.pairwise(ends))):
+        raise ModelError(f"step ends must increase from > 0 s, got {ends!r}")
+    if not all(math.isfinite(r) and r >= 0 for r in rates):
+        raise ModelError(f"arrival rates must be finite and >= 0, got {rates!r}")
+    if min(staff) < 1:
+        raise ModelError(f"every step needs >= 1 server, got {staff!r}")
+    if not 0 <= measure_from_s < ends[-1]:
+        raise ModelError(f"measure_from_s must be in [0, {ends[-1]!r}), got {measure_from_s!r}")
+    return ends, rates, staff
+
+
+def _replicated(reps: list[Any], pooled: float | None = None) -> Estimate:
+    """Mean (or ``pooled``) of the replications' values, with a Student-t 95 % interval.
+
+    The interval is cut at 0: every figure of a window (waits, times, P(wait)) is >= 0.
+    """
+    x = np.asarray(reps, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    value = pooled if pooled is not None else float(np.mean(x)) if len(x) else math.nan
+    if len(x) < 2:
+        return Estimate(value, np.nan, np.nan, np.nan)
+    se = _se(x)
+    half = float(stats.t.ppf(0.975, len(x) - 1)) * se
+    return Estimate(value, se, max(value - half, 0.0), value + half)
 
 
 def _se(x: FloatArray) -> float:
