@@ -12,6 +12,13 @@ everything from it), :mod:`~planning.whatif` (surge and spikes), :mod:`~planning
 (the arrival curve and the load each interval is staffed for),
 :mod:`~planning.montecarlo` (P50/P90 over samples of the ranges),
 :mod:`~planning.tables` (the peak hour by hand, latency against servers),
+:mod:`~planning.held` (servers held through their calls), :mod:`~planning.provision`
+(instances, vCPU, memory, connections, cost; text in :mod:`~planning.provision_text`),
+:mod:`~planning.leadtime` (a spike's backlog while servers boot),
+:mod:`~planning.storage` (uploads and storage), :mod:`~planning.journeys` (a journey's
+latency across tiers), :mod:`~planning.sensitivity` (the derivation's tornado),
+:mod:`~planning.simcheck` (the schedule checked by simulation; text in
+:mod:`~planning.simcheck_text`),
 :mod:`~planning.calibrated` (a calibrated model's demands), :mod:`~planning.report`
 (the text), :mod:`~planning.to_json` (the JSON), :mod:`~planning.plots` (the PNGs) and
 :mod:`~planning.clock` (the one clock format).
