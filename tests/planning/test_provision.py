@@ -271,3 +271,25 @@ def test_bad_abandonment_is_a_one_line_error(tmp_path: Path, snippet: str, messa
     with pytest.raises(ConfigError) as info:
         load_scenario(path)
     assert message in str(info.value)
+
+
+def test_plan_and_its_json_print_what_to_buy(tmp_path: Path) -> None:
+    from inprocess import run_main
+
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL, encoding="utf-8")
+    text = run_main(["plan", path], cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert "Provisioning: the central plan's servers; over 2 zones" in text.stdout
+    assert "must run: 4 instances from 09:00" in text.stdout
+    doc = json.loads(run_main(["plan", path, "--json"], cwd=tmp_path).stdout)
+    web = doc["provision"]["tiers"]["web"]
+    assert (web["peak_instances"], max(web["vcpu"]), max(web["memory_bytes"])) == (4, 8, 16 * 2**30)
+    assert web["cost_scaled"] == pytest.approx(39.5) and web["must_run"]["floor"] == 4
+    db = next(c for c in doc["provision"]["connections"] if c["tier"] == "db")
+    assert (db["opened"], db["limit"], db["needed"]) == (40, 200, 1)
+    assert doc["provision"]["policy"]["zones"] == 2
+    assert doc["held"]["web"]["mean_s"] == pytest.approx(0.1375)
+    lead = run_main(["plan", path, "--lead-time", "10m", "--provision", "P90"], cwd=tmp_path)
+    assert "autoscaling lead time 10m" in lead.stdout
+    assert "nothing in the scenario is a range" in lead.stdout
