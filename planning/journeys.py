@@ -41,7 +41,6 @@ References
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -50,6 +49,7 @@ from dvcschema.capacity_journeys import JourneySpec
 from models.sizing import service_distribution
 from models.tandem import QueueStation, tandem_mean_response, tandem_response_quantile
 from planning.clock import clock
+from planning.text import fill
 
 if TYPE_CHECKING:  # planning.plan may import this module to fill PlanRun
     from planning.plan import PlanRun
@@ -226,7 +226,7 @@ def lines(result: JourneyLatencies) -> list[str]:
     """The report's block: each journey's mean, p95, budgets and where its time goes."""
     start = result.peak_start_s
     out = [
-        _fill(
+        fill(
             f"Journeys at the peak ({clock(start)}-{clock(start + result.interval_s)},"
             f" {result.peak_sessions_per_s:,.1f} sessions/s, the central plan's servers): a"
             " journey's time is the sum of its requests' wait + service at the tiers they"
@@ -288,10 +288,6 @@ def to_json(result: JourneyLatencies) -> dict[str, Any]:
 
 def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
-
-
-def _fill(text: str) -> str:
-    return textwrap.fill(text, width=100, subsequent_indent="  ")
 
 
 def _share(x: float) -> str:

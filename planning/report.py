@@ -10,7 +10,6 @@ them out, with the one clock format of :func:`planning.clock.clock`.
 
 from __future__ import annotations
 
-import math
 import textwrap
 from typing import Any
 
@@ -33,6 +32,7 @@ from planning.sensitivity import lines as tornado_lines
 from planning.sensitivity import tornado
 from planning.storage import lines as storage_lines
 from planning.tables import LatencyTable
+from planning.text import figure, fill
 
 METHOD_NAMES = {
     "mol": "MOL, modified offered load (Jennings, Mandelbaum, Massey & Whitt 1996)",
@@ -270,7 +270,7 @@ def derivation_lines(spec: CapacitySpec, mc: MonteCarlo | None) -> list[str]:
     central = derivation.central()
     used = derivation.depends_on(derivation.peak)
     lines = [
-        _fill(
+        fill(
             "Derivation of the arrival peak: named inputs (range, source) and formulas, in"
             " order. central: every input at the median of its range; P50, P90: over the"
             " samples (blank where nothing varies); a cross-check is printed, not used by the peak"
@@ -278,14 +278,14 @@ def derivation_lines(spec: CapacitySpec, mc: MonteCarlo | None) -> list[str]:
         f"  {'figure':<30} {'central':>12} {'P50':>12} {'P90':>12}  unit",
     ]
     for name, value in derivation.builtins:
-        lines.append(f"  {name:<30} {_num(value):>12} {'':>12} {'':>12}  hours")
-        lines.append(_fill("the day's sessions / its peak rate, from the shape in arrivals", 6))
+        lines.append(f"  {name:<30} {figure(value):>12} {'':>12} {'':>12}  hours")
+        lines.append(fill("the day's sessions / its peak rate, from the shape in arrivals", 6))
     for fig in derivation.figures:
         p50, p90 = ("", "")
         if mc is not None:
             values = mc.figure_percentiles(fig.name)
             if not np.all(values == central[fig.name]):
-                p50, p90 = (_num(v) for v in values)
+                p50, p90 = (figure(v) for v in values)
         role = (
             "<- the peak"
             if fig.name == derivation.peak
@@ -295,16 +295,16 @@ def derivation_lines(spec: CapacitySpec, mc: MonteCarlo | None) -> list[str]:
         )
         tail = "  ".join(x for x in (fig.unit, role) if x)
         lines.append(
-            f"  {fig.name:<30} {_num(central[fig.name]):>12} {p50:>12} {p90:>12}  {tail}".rstrip()
+            f"  {fig.name:<30} {figure(central[fig.name]):>12} {p50:>12} {p90:>12}  {tail}".rstrip()
         )
-        lines.append(_fill(_explain(fig), 6))
+        lines.append(fill(_explain(fig), 6))
     return lines
 
 
 def _explain(fig: Figure) -> str:
     if fig.quantity is None:
         return f"= {fig.formula}" + (f" ({fig.note})" if fig.note else "")
-    return f"{fig.quantity.describe(_num)}; {fig.quantity.source}"
+    return f"{fig.quantity.describe(figure)}; {fig.quantity.source}"
 
 
 def range_lines(spec: CapacitySpec) -> list[str]:
@@ -313,7 +313,7 @@ def range_lines(spec: CapacitySpec) -> list[str]:
     for tier in spec.tiers:
         for what, q, show in (
             ("service_time", tier.service_time_input, format_duration_s),
-            ("visits", tier.visits_input, _num),
+            ("visits", tier.visits_input, figure),
         ):
             if q is not None:
                 source = f"; {q.source}" if q.source else ""
@@ -331,7 +331,7 @@ def range_lines(spec: CapacitySpec) -> list[str]:
 def by_hand_lines(hand: dict[str, dict[str, Any]], plan: CapacityPlan, i: int) -> list[str]:
     start = plan.interval_starts_s[i]
     lines = [
-        _fill(
+        fill(
             f"Peak hour {clock(start)}-{clock(start + plan.interval_s)} by hand (central"
             " values): sessions/s x visits = requests/s; x service time = load (erlangs); the"
             " servers each budget needs at that load; the plan takes the largest"
@@ -340,7 +340,7 @@ def by_hand_lines(hand: dict[str, dict[str, Any]], plan: CapacityPlan, i: int) -
     first = next(iter(hand.values()))
     if first["derived_peak_per_s"] is not None:
         lines.append(
-            _fill(
+            fill(
                 f"sessions/s at the row's busiest moment: {first['derived_peak_per_s']:,.2f}"
                 f" (the derived peak) x {first['shape_and_what_ifs']:.4g} (the shape there, x"
                 " the what-ifs)",
@@ -350,7 +350,7 @@ def by_hand_lines(hand: dict[str, dict[str, Any]], plan: CapacityPlan, i: int) -
     for name, h in hand.items():
         needs = ", ".join(f"{b} needs {n:,}" for b, n in h["servers_by_budget"].items())
         lines.append(
-            f"  {name:<9} {h['sessions_per_s']:,.2f}/s x {_num(h['visits'])} ="
+            f"  {name:<9} {h['sessions_per_s']:,.2f}/s x {figure(h['visits'])} ="
             f" {h['requests_per_s']:,.2f}/s; x {format_duration_s(h['service_time_s'])}"
             f" (cv {h['service_cv']:g}) = {h['offered_load']:,.2f} E -> {h['servers']:,} servers"
         )
@@ -361,7 +361,7 @@ def by_hand_lines(hand: dict[str, dict[str, Any]], plan: CapacityPlan, i: int) -
 def latency_lines(tables: list[LatencyTable], plan: CapacityPlan, i: int) -> list[str]:
     start = plan.interval_starts_s[i]
     lines = [
-        _fill(
+        fill(
             f"Latency against servers at the peak hour ({clock(start)}-"
             f"{clock(start + plan.interval_s)}, its peak load, central inputs): from the fewest"
             " servers that keep the queue stable to ~1.5x the plan; p95 of the response time at"
@@ -384,22 +384,6 @@ def latency_lines(tables: list[LatencyTable], plan: CapacityPlan, i: int) -> lis
 
 
 # -- small formats ------------------------------------------------------------------------------
-def _fill(text: str, indent: int = 0) -> str:
-    return textwrap.fill(
-        text, width=100, initial_indent=" " * indent, subsequent_indent=" " * (indent + 2)
-    )
-
-
-def _num(x: float) -> str:
-    """A figure for people: thousands separators, whole numbers whole, else ~4 digits."""
-    x = float(x)
-    if not math.isfinite(x):
-        return str(x)
-    if abs(x) >= 1000 or (x == round(x) and abs(x) < 1e15):
-        return f"{x:,.0f}"
-    if abs(x) >= 1:
-        return f"{x:,.4g}" if abs(x) < 100 else f"{x:,.1f}"
-    return f"{x:.4g}"
 
 
 def _duration(seconds: float) -> str:

@@ -16,7 +16,6 @@ plan and the Monte Carlo samples, all ends at once (one array per input).
 from __future__ import annotations
 
 import math
-import textwrap
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from dvcschema.capacity_inputs import Derivation
+from planning.text import figure, fill
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,8 @@ def lines(result: Tornado) -> list[str]:
     """The tornado as text: one row per input, largest swing first."""
     unit = f" {result.unit}" if result.unit else ""
     out = [
-        _fill(
-            f"Sensitivity of {result.figure} ({_num(result.central)}{unit} at the central"
+        fill(
+            f"Sensitivity of {result.figure} ({figure(result.central)}{unit} at the central"
             " values): each ranged input it uses at the low and at the high end of its range,"
             " every other input central; ranked by swing (|at high - at low|), a tornado"
         ),
@@ -150,8 +150,8 @@ def lines(result: Tornado) -> list[str]:
     for s in result.swings:
         share = s.swing / result.central if result.central else math.nan
         out.append(
-            f"  {s.name:<30} {_num(s.low):>11} {_num(s.high):>11} {_num(s.peak_at_low):>9}"
-            f" {_num(s.peak_at_high):>9} {_num(s.swing):>9} {share:>10.0%}"
+            f"  {s.name:<30} {figure(s.low):>11} {figure(s.high):>11} {figure(s.peak_at_low):>9}"
+            f" {figure(s.peak_at_high):>9} {figure(s.swing):>9} {share:>10.0%}"
         )
     if not result.swings:
         out.append(f"  (no ranged input: {result.figure} does not vary)")
@@ -208,7 +208,7 @@ def plot_tornado(result: Tornado, path: str | PathLike[str], *, top: int | None 
                         va="center", fontsize="x-small")  # fmt: skip
     unit = f" {result.unit}" if result.unit else ""
     ax.axvline(result.central, color="0.2", lw=1.0)
-    ax.annotate(f"central {_num(result.central)}{unit}", (result.central, 1.0),
+    ax.annotate(f"central {figure(result.central)}{unit}", (result.central, 1.0),
                 xycoords=("data", "axes fraction"), xytext=(3, -3), textcoords="offset points",
                 ha="left", va="top", fontsize="small")  # fmt: skip
     ax.set_yticks(rows, [s.name for s in swings], fontsize="small")
@@ -238,20 +238,4 @@ def _patch(colour: str, label: str) -> Any:
 
 # -- small formats --------------------------------------------------------------------------
 def _input_text(value: float, unit: str | None) -> str:
-    return f"{_num(value)} {unit}" if unit else _num(value)
-
-
-def _fill(text: str) -> str:
-    return textwrap.fill(text, width=100, subsequent_indent="  ")
-
-
-def _num(x: float) -> str:
-    """A figure for people, as in the plan's report: thousands separators, ~4 digits."""
-    x = float(x)
-    if not math.isfinite(x):
-        return str(x)
-    if abs(x) >= 1000 or (x == round(x) and abs(x) < 1e15):
-        return f"{x:,.0f}"
-    if abs(x) >= 1:
-        return f"{x:,.4g}" if abs(x) < 100 else f"{x:,.1f}"
-    return f"{x:.4g}"
+    return f"{figure(value)} {unit}" if unit else figure(value)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -50,6 +49,7 @@ from dvcschema.errors import ConfigError, shown
 from models.montecarlo import input_range, sample_ranges
 from planning.clock import clock
 from planning.montecarlo import PERCENTILES
+from planning.text import fill
 
 if TYPE_CHECKING:  # planning.plan may import this module to fill PlanRun
     from planning.plan import PlanRun
@@ -323,11 +323,11 @@ def lines(plan: StoragePlan) -> list[str]:
     end = plan.peak_start_s + plan.interval_s
     spread = f"; P50, P90 over {plan.samples:,} samples" if plan.samples else ""
     out = [
-        _fill(
+        fill(
             "Uploads and storage (capacity.storage), before replication: central values"
             f"{spread}; bytes are decimal (1 GB = 1e9 B)"
         ),
-        _fill(
+        fill(
             "attachments per dossier: "
             + " + ".join(
                 f"{_num(a.per_dossier)} {a.kind} (lognormal, median {_bytes(a.median_bytes)},"
@@ -338,8 +338,8 @@ def lines(plan: StoragePlan) -> list[str]:
             f" {_bytes(plan.bytes_per_dossier)} stored per dossier",
             2,
         ),
-        _fill(f"dossiers per session: {plan.share_from}", 2),
-        _fill(f"a normal working day's dossiers: {plan.year_from}", 2),
+        fill(f"dossiers per session: {plan.share_from}", 2),
+        fill(f"a normal working day's dossiers: {plan.year_from}", 2),
         f"  {'figure':<40} {'central':>13} {'P50':>13} {'P90':>13}",
     ]
     rows = (
@@ -358,7 +358,7 @@ def lines(plan: StoragePlan) -> list[str]:
         p50, p90 = ("", "") if value.p50 is None else (show(value.p50), show(value.p90 or 0.0))
         out.append(f"  {label:<40} {show(value.central):>13} {p50:>13} {p90:>13}".rstrip())
     out.append(
-        _fill(
+        fill(
             "upload: the attachments' bytes only (no HTTP or TLS overhead, no downloads), the"
             " mean rate at the peak row's busiest moment; seconds are burstier (Poisson"
             " arrivals of lognormal sizes), so leave headroom. Storage: attachments and"
@@ -392,10 +392,6 @@ def to_json(plan: StoragePlan) -> dict[str, Any]:
 
 
 # -- small formats ---------------------------------------------------------------------------
-def _fill(text: str, indent: int = 0) -> str:
-    return textwrap.fill(
-        text, width=100, initial_indent=" " * indent, subsequent_indent=" " * (indent + 2)
-    )
 
 
 def _num(x: float) -> str:
