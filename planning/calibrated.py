@@ -27,6 +27,8 @@ from dvcschema.yamlio import read_yaml_file
 SUPPORTED_VERSIONS = (1,)
 LOG_RESPONSE_TIME = "log_response_time"  # a web server's logged times: not service demands
 SOURCES = ("access_log", "response_time", "regression", LOG_RESPONSE_TIME)
+# measured from outside a request: they already hold the time spent in the tier's calls
+WITH_CALLS = ("access_log", "response_time", LOG_RESPONSE_TIME)
 DISTS = ("exponential", "lognormal", "deterministic")
 MAX_SERVICE_TIME_S = 3600.0
 _INFO_KEYS = ("sample_cv", "std_error", "n", "utilization", "why", "endpoints")
@@ -36,9 +38,9 @@ def apply(spec: CapacitySpec, path: Path | None) -> CapacitySpec:
     """``spec`` with the tiers of the calibrated model at ``path`` (``None``: unchanged)."""
     if path is None:
         return spec
-    model = read_model(path)
+    model, sources = _read(path)
     by_name = {t.name: t for t in spec.tiers}
-    tiers = [_merged(by_name.get(t.name), t) for t in model]
+    tiers = [_merged(by_name.get(t.name), t, sources[t.name] in WITH_CALLS) for t in model]
     tiers += [t for t in spec.tiers if t.name not in {m.name for m in model}]
     merged = dataclasses.replace(spec, tiers=tuple(tiers))
     for tier in merged.tiers:
@@ -67,6 +69,11 @@ def describe(path: Path) -> str:
 
 def read_model(path: Path) -> tuple[TierSpec, ...]:
     """The tiers of a calibrated model file, as :class:`dvcschema.capacity.TierSpec`."""
+    return _read(path)[0]
+
+
+def _read(path: Path) -> tuple[tuple[TierSpec, ...], dict[str, str | None]]:
+    """The model's tiers, and the source of each tier's figures (``None``: not said)."""
     top = Fields(read_yaml_file(path), source=str(path))
     version = top.take("version", lambda v: int(parse_number(v, minimum=1, integer=True)))
     if version not in SUPPORTED_VERSIONS:
@@ -78,14 +85,15 @@ def read_model(path: Path) -> tuple[TierSpec, ...]:
     names = tiers_section.remaining()
     if not names:
         raise top.error_at("tiers", "no tiers; a calibrated model has at least one")
-    tiers = []
+    tiers, sources = [], {}
     for name in names:
         section = tiers_section.section(name)
         assert section is not None
+        sources[name] = section.take("source", one_of(*SOURCES), None)
         tiers.append(_tier(name, section))
     tiers_section.close()
     top.close()
-    return tuple(tiers)
+    return tuple(tiers), sources
 
 
 def _tier(name: str, fields: Fields) -> TierSpec:
@@ -96,20 +104,21 @@ def _tier(name: str, fields: Fields) -> TierSpec:
     )
     fields.take("servers", _optional_servers, None)
     fields.take("dist", one_of(*DISTS), None)
-    fields.take("source", one_of(*SOURCES), None)
     for key in _INFO_KEYS:
         fields.take_raw(key, None)
     fields.close()
     return TierSpec(name=name, service_time_s=service_time_s, cv=cv, visits=visits)
 
 
-def _merged(scenario_tier: TierSpec | None, model_tier: TierSpec) -> TierSpec:
+def _merged(scenario_tier: TierSpec | None, model_tier: TierSpec, with_calls: bool) -> TierSpec:
     """The scenario's tier with the model's demands; a range the scenario gave for
-    them (Monte Carlo inputs) gives way to the measurement."""
+    them (Monte Carlo inputs) gives way to the measurement. A time measured from outside
+    a request (``with_calls``) already holds the tier's calls: they are not added again."""
     if scenario_tier is None:
         return model_tier
     return dataclasses.replace(
         scenario_tier,
+        calls={} if with_calls else scenario_tier.calls,
         service_time_s=model_tier.service_time_s,
         cv=model_tier.cv,
         visits=model_tier.visits,

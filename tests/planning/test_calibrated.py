@@ -48,8 +48,19 @@ def test_a_model_tier_replaces_the_scenarios_demands_and_keeps_its_limits(model:
         original["web"].max_servers,
     )
     assert web.service_time_input is None and web.visits_input is None  # the range gives way
+    # an access log's times are whole requests, db and gateway calls included: not again
+    assert original["web"].calls and web.calls == {}
     assert by_name["payment"] == original["payment"]  # not in the model: unchanged
     assert [t.name for t in merged.tiers] == ["web", "cache", "db", "payment", "vneid"]
+
+
+def test_a_service_demand_keeps_the_scenarios_calls(tmp_path: Path) -> None:
+    path = tmp_path / "model.yaml"
+    path.write_text(MODEL.replace("source: access_log", "source: regression"), encoding="utf-8")
+    spec = load_scenario(REPO / "scenarios" / "national-deadline.yaml").capacity
+    assert spec is not None
+    web = next(t for t in apply_model(spec, path).tiers if t.name == "web")
+    assert web.calls == {"db": 1.5, "payment": 0.013, "vneid": 0.125}
 
 
 def test_the_plan_is_made_with_the_models_demands(model: Path) -> None:
