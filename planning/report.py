@@ -104,7 +104,7 @@ def _assumptions(run: PlanRun) -> list[str]:
     lines += [f"{'':12}{t.name:<10} {_budget_text(spec, t)}" for t in spec.tiers]
     lines.append(f"  {'demands':<10}{'tier':<10} service time  cv     visits/session  max servers")
     lines += [
-        f"{'':12}{t.name:<10} {format_duration_s(t.service_time_s):<13} {t.cv:<6.3g}"
+        f"{'':12}{t.name:<10} {_held_mark(run, t):<13} {t.cv:<6.3g}"
         f" {t.visits:<15g} {t.max_servers if t.max_servers is not None else '-'}"
         for t in spec.tiers
     ]
@@ -114,7 +114,7 @@ def _assumptions(run: PlanRun) -> list[str]:
         for t in spec.tiers
         if t.rate_limit_per_s is not None
     ]
-    ranges = range_lines(spec)
+    ranges = range_lines(run.declared or spec)
     if ranges:
         lines.append(f"  {'ranges':<10}(the demands above are their central values)")
         lines += ranges
@@ -123,13 +123,20 @@ def _assumptions(run: PlanRun) -> list[str]:
     return lines
 
 
+def _held_mark(run: PlanRun, tier: TierSpec) -> str:
+    """A tier's service time as staffed; ``held`` when it includes its calls."""
+    text = format_duration_s(round(tier.service_time_s, 4))
+    return f"{text} held" if tier.name in run.held else text
+
+
 def _held_text(held: HeldTime) -> str:
     calls = " + ".join(f"{c.per_request:g} x {c.tier} {_ms(c.response_s)}" for c in held.calls)
     return (
         f"{held.tier}: a server is held through its calls: {_ms(held.own_s)} own"
         f" + {calls} (each call's mean response at its tier's plan, worst hour) ="
         f" {_ms(held.mean_s)} per request, cv {held.cv:.3g}"
-        " (the service time above; planning/held.py)"
+        " (the service time above; planning/held.py); a range below is its own work's,"
+        " shifted by the calls when sampled"
     )
 
 
