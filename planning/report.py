@@ -184,7 +184,7 @@ def _tier_table(run: PlanRun, tp: TierPlan) -> list[str]:
     times = [f"{clock(s)}-{clock(s + plan.interval_s)}" for s in plan.interval_starts_s]
     width = max(11, *map(len, times))  # HH:MM-HH:MM, wider for times off the minute
     lines = [
-        f"{tier.name}: {format_duration_s(tier.service_time_s)} per request (cv {tier.cv:g}),"
+        f"{tier.name}: {_held_mark(run, tier)} per request (cv {tier.cv:.3g}),"
         f" {tier.visits:g} visits per session{cap}",
         _header(width) + (f"  {'P50':>6}  {'P90':>6}" if spread is not None else ""),
     ]
@@ -358,8 +358,8 @@ def by_hand_lines(hand: dict[str, dict[str, Any]], plan: CapacityPlan, i: int) -
         needs = ", ".join(f"{b} needs {n:,}" for b, n in h["servers_by_budget"].items())
         lines.append(
             f"  {name:<9} {h['sessions_per_s']:,.2f}/s x {figure(h['visits'])} ="
-            f" {h['requests_per_s']:,.2f}/s; x {format_duration_s(h['service_time_s'])}"
-            f" (cv {h['service_cv']:g}) = {h['offered_load']:,.2f} E -> {h['servers']:,} servers"
+            f" {h['requests_per_s']:,.2f}/s; x {format_duration_s(round(h['service_time_s'], 7))}"
+            f" (cv {h['service_cv']:.3g}) = {h['offered_load']:,.2f} E -> {h['servers']:,} servers"
         )
         lines.append(f"  {'':<9} ({needs})")
     return lines
