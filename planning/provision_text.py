@@ -45,7 +45,8 @@ def policy_text(prov: Provision) -> str:
             f"a floor from {clock(policy.floor.start_s)} of {policy.floor.share:.0%}"
             " of the day's largest"
         )
-    parts.append(f"autoscaling lead time {format_duration_s(policy.lead_time_s)}")
+    lead = format_duration_s(policy.lead_time_s) if policy.lead_time_s > 0 else "none given"
+    parts.append(f"autoscaling lead time {lead}")
     if not policy.given:
         parts.append("(the default policy: no capacity.policy in the scenario)")
     return "; ".join(parts)
