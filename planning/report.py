@@ -125,8 +125,9 @@ def _assumptions(run: PlanRun) -> list[str]:
 
 def _held_mark(run: PlanRun, tier: TierSpec) -> str:
     """A tier's service time as staffed; ``held`` when it includes its calls."""
-    text = format_duration_s(round(tier.service_time_s, 4))
-    return f"{text} held" if tier.name in run.held else text
+    if tier.name in run.held:  # a computed holding time: to the tenth of a millisecond
+        return f"{format_duration_s(round(tier.service_time_s, 4))} held"
+    return format_duration_s(round(tier.service_time_s, 7))
 
 
 def _held_text(held: HeldTime) -> str:
