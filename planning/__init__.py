@@ -14,7 +14,8 @@ everything from it), :mod:`~planning.whatif` (surge and spikes), :mod:`~planning
 :mod:`~planning.tables` (the peak hour by hand, latency against servers),
 :mod:`~planning.held` (servers held through their calls), :mod:`~planning.provision`
 (instances, vCPU, memory, connections, cost; text in :mod:`~planning.provision_text`),
-:mod:`~planning.leadtime` (a spike's backlog while servers boot),
+:mod:`~planning.leadtime` (a spike's backlog while servers boot; text in
+:mod:`~planning.leadtime_text`),
 :mod:`~planning.storage` (uploads and storage), :mod:`~planning.journeys` (a journey's
 latency across tiers), :mod:`~planning.sensitivity` (the derivation's tornado),
 :mod:`~planning.simcheck` (the schedule checked by simulation; text in

@@ -23,7 +23,7 @@ from models.plan import TierPlan
 from planning.clock import clock
 from planning.held import HeldTime
 from planning.journeys import lines as journey_lines
-from planning.leadtime import lines as scale_up_lines
+from planning.leadtime_text import lines as scale_up_lines
 from planning.montecarlo import MonteCarlo
 from planning.plan import PlanRun
 from planning.provision import provision

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from planning.journeys import to_json as journeys_json
-from planning.leadtime import to_json as scale_up_json
+from planning.leadtime_text import to_json as scale_up_json
 from planning.montecarlo import PERCENTILES
 from planning.plan import PlanRun
 from planning.provision import provision

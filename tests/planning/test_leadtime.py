@@ -14,14 +14,8 @@ from dvcschema.errors import ConfigError
 from dvcschema.scenario import load_scenario
 from models import fluid_queue
 from planning import PlanRun, Spike, make_plan, parse_spike, plan_scenario
-from planning.leadtime import (
-    LeadTime,
-    Reaction,
-    lead_time,
-    lines,
-    must_run_floor,
-    to_json,
-)
+from planning.leadtime import LeadTime, Reaction, lead_time, must_run_floor
+from planning.leadtime_text import lines, to_json
 
 REPO = Path(__file__).resolve().parents[2]
 # The web tier of the issue (issue 17): 1,341.99 requests/s all day (167.74875 sessions/s x 8
