@@ -1,17 +1,21 @@
 """Distributed runs: what workers send with each Locust report, and how the master
 merges it.
 
-Locust's workers report to their master every 3 s and once more when told to quit;
-dvcload rides on those reports (``report_to_master`` / ``worker_report`` events). A
-worker sends the HDR histograms recorded since its previous report (so they merge
-exactly, by addition), the new lines of its audit ledger, and its cumulative arrival
-and behaviour counters plus its own request totals, which the master keeps per worker
-so that ``summary.json`` can show that the merged counts equal the workers' sums.
+Locust's workers report to their master every 3 s and once more when told to quit.
+Locust's master waits a fixed 0.5 s for that last report, which a loaded machine can
+miss, so dvcload's master waits until each worker has reported with all its users
+stopped (:func:`quit_master`). dvcload rides on those reports (``report_to_master`` /
+``worker_report`` events). A worker sends the HDR histograms recorded since its
+previous report (so they merge exactly, by addition), the new lines of its audit
+ledger, and its cumulative arrival and behaviour counters plus its own request totals,
+which the master keeps per worker so that ``summary.json`` can show that the merged
+counts equal the workers' sums.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +28,15 @@ REPORT_KEY = "dvcload"
 class WorkerReporter:
     """Worker side: attach what was measured since the last report."""
 
-    def __init__(self, workload: Workload, partition: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        workload: Workload,
+        partition: tuple[int, int],
+        stopped: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.workload = workload
         self.partition = partition
+        self.stopped = stopped  # whether this worker's users have all stopped
         self.arrivals: ArrivalStats | None = None
         self._sent_dossiers = 0
         self._sent_payments = 0
@@ -44,6 +54,8 @@ class WorkerReporter:
             "counters": self.workload.behaviour_counters(),
             "totals": {"requests": requests, "failures": failures},
             "cpu_s": time.process_time() - self._cpu_start_s,  # generator health, per worker
+            # sent with every user stopped: this report completes the worker's measurements
+            "stopped": self.stopped(),
         }
         self._sent_dossiers = len(ledger.dossiers)
         self._sent_payments = len(ledger.payments)
@@ -59,6 +71,7 @@ class WorkerView:
     arrivals: dict[str, int] | None = None
     counters: dict[str, int] = field(default_factory=dict)
     cpu_s: float = 0.0  # the worker process's CPU since it started
+    complete: bool = False  # a report came after every user of the worker had stopped
 
 
 class MasterMerger:
@@ -81,6 +94,11 @@ class MasterMerger:
         view.arrivals = report["arrivals"]
         view.counters = report["counters"]
         view.cpu_s = float(report.get("cpu_s", 0.0))
+        view.complete = bool(report.get("stopped", False))
+
+    def incomplete(self, workers: Iterable[str]) -> list[str]:
+        """Of ``workers`` (client ids), those not yet heard from since all their users stopped."""
+        return [w for w in workers if w not in self.workers or not self.workers[w].complete]
 
     def arrival_stats(self) -> ArrivalStats:
         total = ArrivalStats()
@@ -109,3 +127,26 @@ class MasterMerger:
             }
             for client_id, view in sorted(self.workers.items(), key=lambda kv: kv[1].partition)
         ]
+
+
+def quit_master(runner: Any, merger: MasterMerger, *, timeout_s: float) -> list[str]:
+    """Quit a master after every worker's final report, or ``timeout_s``; the ids missed.
+
+    Locust's ``MasterRunner.quit`` sends ``quit`` and sleeps 0.5 s before it stops
+    listening; a worker busy finishing its users (or a loaded machine) reports later, and
+    its last interval would be lost. This sends the same ``quit`` and listens until each
+    worker has sent a report made with all its users stopped.
+    """
+    import gevent
+    from locust.rpc import Message
+
+    runner.stop(send_stop_to_client=False)
+    workers = [client.id for client in runner.clients.all]
+    for client_id in workers:
+        runner.server.send_to_client(Message("quit", None, client_id))
+    deadline = time.monotonic() + timeout_s
+    while merger.incomplete(workers) and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+    missed = merger.incomplete(workers)
+    runner.greenlet.kill(block=True)
+    return missed

@@ -36,7 +36,7 @@ from dvcschema.errors import RunError
 from dvcschema.load import Load, OpenLoad, ReplayLoad
 from loadgen import eventloop
 from loadgen.arrivals import ArrivalStats, Dispatcher, Ticket, poisson_arrivals
-from loadgen.distributed import MasterMerger, WorkerReporter
+from loadgen.distributed import MasterMerger, WorkerReporter, quit_master
 from loadgen.shapes import stages_shape
 from loadgen.share import accept_shares, announce_shares
 from loadgen.timer import precise_sleeper
@@ -51,6 +51,7 @@ START_DELAY_S = 0.5  # workers start dispatching this long after the master's me
 # that the slow requests straddling the end are measured, as the target measured them.
 # Interruptions and aborts stop at once.
 GRACEFUL_STOP_S = 5.0
+FINAL_REPORT_TIMEOUT_S = GRACEFUL_STOP_S + 10.0  # a worker finishing its journeys, then reporting
 SPAWN_TIMEOUT_S = 60.0
 _POLL_S = 0.1
 log = logging.getLogger(__name__)
@@ -202,7 +203,7 @@ def run_load(
             env.stop_timeout = GRACEFUL_STOP_S  # let journeys in flight finish
             runner.stop()
         ended_at = time.time()
-        runner.quit()  # a master waits for the workers' final reports
+        _quit(runner, merger)
         workload.recorder.roll_interval()
         _await_next_csv_rows(csv_writer)
         gevent.killall(greenlets, block=True, timeout=5)
@@ -276,7 +277,7 @@ def run_worker(
     runner = env.create_worker_runner(master_host, master_port)
     if workload.ceiling is not None:
         accept_shares(env, workload.ceiling, cap_per_s=load.max_request_rate / partition[1])
-    reporter = WorkerReporter(workload, partition)
+    reporter = WorkerReporter(workload, partition, stopped=lambda: runner.state == STATE_STOPPED)
     env.events.report_to_master.add_listener(reporter.on_report_to_master)
     if isinstance(load, OpenLoad | ReplayLoad):
         k, n = partition
@@ -296,6 +297,16 @@ def run_worker(
         runner.register_message(START_MESSAGE, on_start)
     gc.freeze()
     runner.greenlet.join()
+
+
+def _quit(runner: Runner, merger: MasterMerger | None) -> None:
+    """Quit; a master after every worker's final report (:func:`quit_master`)."""
+    if merger is None:
+        runner.quit()
+        return
+    missed = quit_master(runner, merger, timeout_s=FINAL_REPORT_TIMEOUT_S)
+    if missed:
+        log.warning("no final report from workers %s: their last interval is lost", missed)
 
 
 def _await_next_csv_rows(csv_writer: StatsCSVFileWriter) -> None:
