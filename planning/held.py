@@ -93,7 +93,8 @@ def resolve(
     """The spec whose callers hold their servers through their calls, its plan, the times.
 
     ``plan_for`` staffs a spec (the central plan on the run's curve). One pass per level
-    of calls: after pass ``k`` every tier ``k`` levels above the leaves is exact.
+    of calls: after pass ``k`` every tier ``k`` levels above the leaves is exact. A pass
+    staffs only the callers again; the other tiers keep their plans.
     """
     plan = plan_for(spec)
     held: dict[str, HeldTime] = {}
@@ -101,7 +102,9 @@ def resolve(
     for _ in range(depth(spec)):
         held = held_times(spec, effective, plan)
         effective = with_held(spec, held)
-        plan = plan_for(effective)
+        callers = tuple(t for t in effective.tiers if t.name in held)
+        again = {t.name: t for t in plan_for(dataclasses.replace(effective, tiers=callers)).tiers}
+        plan = dataclasses.replace(plan, tiers=tuple(again.get(t.name, t) for t in plan.tiers))
     return effective, plan, held
 
 
