@@ -139,12 +139,16 @@ def tandem_response_quantile(
         raise ModelError(f"p must be a probability in (0, 1), got {p!r}")
     if len(stations) == 1:
         return stations[0].response_quantile(p)
-    horizons = [s.response_quantile(1 - TAIL) for s in stations]
-    width = sum(horizons) / grid_points
+    # a station visited k times (the same object k times) is binned once
+    horizon_of = {id(s): s.response_quantile(1 - TAIL) for s in stations}
+    width = sum(horizon_of[id(s)] for s in stations) / grid_points
     edges = np.arange(grid_points + 1, dtype=np.float64) * width
-    mass = _bin_masses(stations[0], edges, horizons[0])
-    for station, horizon in zip(stations[1:], horizons[1:], strict=True):
-        mass = np.clip(signal.fftconvolve(mass, _bin_masses(station, edges, horizon)), 0.0, None)
+    binned = {
+        k: _bin_masses(s, edges, horizon_of[k]) for k, s in {id(s): s for s in stations}.items()
+    }
+    mass = binned[id(stations[0])]
+    for station in stations[1:]:
+        mass = np.clip(signal.fftconvolve(mass, binned[id(station)]), 0.0, None)
     # Bin j of a sum of k midpoints sits at (j + k/2) * width; as for one distribution
     # (midpoint rule), the mass up to bin j is reached half a bin above its centre.
     upper = (np.arange(mass.size) + len(stations) / 2 + 0.5) * width
