@@ -39,7 +39,7 @@ restate a budget.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dvcschema.errors import shown
@@ -80,16 +80,28 @@ class TierResources:
     pools: dict[str, int] = field(default_factory=dict)
 
     @property
-    def bound_by(self) -> str:
-        """What sets the servers per instance: ``given``, ``vcpu`` or ``memory``."""
-        if self.vcpu is None or self.servers_per_vcpu is None:
-            return "given" if self.servers_per_instance is not None else "none"
-        by_cpu = int(self.vcpu * self.servers_per_vcpu)
+    def servers_by_vcpu(self) -> int | None:
+        """Servers the instance's vCPU carry (``None`` without vCPU and servers per vCPU)."""
         return (
-            "memory"
-            if self.servers_per_instance is not None and (self.servers_per_instance < by_cpu)
-            else "vcpu"
+            None
+            if self.vcpu is None or self.servers_per_vcpu is None
+            else (int(self.vcpu * self.servers_per_vcpu + 1e-9))
         )
+
+    @property
+    def servers_by_memory(self) -> int | None:
+        """Servers the instance's memory holds (``None`` without both sizes)."""
+        if self.memory_bytes is None or self.memory_per_server_bytes is None:
+            return None
+        return self.memory_bytes // self.memory_per_server_bytes
+
+    @property
+    def bound_by(self) -> str:
+        """What sets the servers per instance: ``given``, ``vcpu``, ``memory`` or ``none``."""
+        by_cpu, by_memory = self.servers_by_vcpu, self.servers_by_memory
+        if by_cpu is None:
+            return "given" if self.servers_per_instance is not None else "none"
+        return "memory" if by_memory is not None and by_memory < by_cpu else "vcpu"
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"servers_per_instance": self.servers_per_instance}
@@ -223,9 +235,7 @@ def _tier_resources(name: str, fields: Fields, tiers: dict[str, bool]) -> TierRe
     pools = _pools(fields, name, tiers)
     resources = TierResources(
         tier=name,
-        servers_per_instance=_per_instance(
-            fields, given=given, vcpu=vcpu, per_vcpu=per_vcpu, memory=memory, per_server=per_server
-        ),
+        servers_per_instance=given,
         vcpu=vcpu,
         memory_bytes=memory,
         servers_per_vcpu=per_vcpu,
@@ -237,6 +247,7 @@ def _tier_resources(name: str, fields: Fields, tiers: dict[str, bool]) -> TierRe
         max_connections=fields.take("max_connections", _count(10_000_000), None),
         pools=pools,
     )
+    resources = replace(resources, servers_per_instance=_per_instance(fields, resources))
     if tiers[name] and (resources.servers_per_instance is not None or vcpu is not None):
         raise fields.error_at(
             "instance" if vcpu is not None else "servers_per_instance",
@@ -249,29 +260,19 @@ def _tier_resources(name: str, fields: Fields, tiers: dict[str, bool]) -> TierRe
     return resources
 
 
-def _per_instance(
-    fields: Fields,
-    *,
-    given: int | None,
-    vcpu: float | None,
-    per_vcpu: float | None,
-    memory: int | None,
-    per_server: int | None,
-) -> int | None:
+def _per_instance(fields: Fields, res: TierResources) -> int | None:
     """Servers one instance carries: given, or vCPU x servers per vCPU, bounded by memory."""
-    if given is not None and per_vcpu is not None:
+    if res.servers_per_instance is not None and res.servers_per_vcpu is not None:
         raise fields.error_at(
             "servers_per_instance", "give servers_per_instance or servers_per_vcpu, not both"
         )
-    if per_vcpu is not None and vcpu is None:
+    if res.servers_per_vcpu is not None and res.vcpu is None:
         raise fields.error_at("servers_per_vcpu", "needs instance: {vcpu: N}")
-    if per_server is not None and memory is None:
+    if res.memory_per_server_bytes is not None and res.memory_bytes is None:
         raise fields.error_at("memory_per_server", "needs instance: {memory: SIZE}")
-    count = given if given is not None else None
-    if per_vcpu is not None and vcpu is not None:
-        count = int(vcpu * per_vcpu + 1e-9)
-    if count is not None and per_server is not None and memory is not None:
-        count = min(count, memory // per_server)
+    count = res.servers_by_vcpu if res.servers_per_instance is None else res.servers_per_instance
+    if count is not None and res.servers_by_memory is not None:
+        count = min(count, res.servers_by_memory)
     if count is not None and count < 1:
         raise fields.error_at(
             "instance", f"carries {count} servers; allowed: at least 1 (more vCPU or memory)"

@@ -140,14 +140,7 @@ def journey_latency(run: PlanRun, journeys: Sequence[JourneySpec]) -> JourneyLat
     """
     i = run.peak
     peak_per_s = float(run.plan.peak_arrival_rate_per_s[i])
-    stations = {
-        tier.name: QueueStation(
-            tier.visits * peak_per_s,
-            service_distribution(tier.service_time_s, tier.cv),
-            int(run.plan.tier(tier.name).servers[i]),
-        )
-        for tier in run.spec.tiers
-    }
+    stations = peak_stations(run)
     return JourneyLatencies(
         peak_start_s=float(run.plan.interval_starts_s[i]),
         interval_s=run.plan.interval_s,
@@ -155,6 +148,20 @@ def journey_latency(run: PlanRun, journeys: Sequence[JourneySpec]) -> JourneyLat
         tiers=tuple(_at_peak(name, s) for name, s in stations.items()),
         journeys=tuple(journey_time(j, stations) for j in journeys),
     )
+
+
+def peak_stations(run: PlanRun) -> dict[str, QueueStation]:
+    """Each tier of ``run`` at its peak interval: arrival rate, service time, servers."""
+    i = run.peak
+    peak_per_s = float(run.plan.peak_arrival_rate_per_s[i])
+    return {
+        tier.name: QueueStation(
+            tier.visits * peak_per_s,
+            service_distribution(tier.service_time_s, tier.cv),
+            int(run.plan.tier(tier.name).servers[i]),
+        )
+        for tier in run.spec.tiers
+    }
 
 
 def journey_time(journey: JourneySpec, stations: Mapping[str, QueueStation]) -> JourneyLatency:

@@ -267,9 +267,9 @@ def _per_instance_text(res: TierResources) -> str:
     if res.bound_by == "given":
         return "given"
     text = f"{res.vcpu:g} vCPU x {res.servers_per_vcpu:g}"
-    if res.memory_per_server_bytes and res.memory_bytes:
-        fits = res.memory_bytes // res.memory_per_server_bytes
-        text += f"; memory fits {fits}" + (", the bound" if res.bound_by == "memory" else "")
+    if res.servers_by_memory is not None:
+        text += f"; memory fits {res.servers_by_memory}"
+        text += ", the bound" if res.bound_by == "memory" else ""
     return text
 
 

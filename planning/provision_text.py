@@ -32,9 +32,8 @@ def lines(prov: Provision, budget_note: str = "") -> list[str]:
 
 def policy_text(prov: Provision) -> str:
     policy = prov.policy
-    basis = {"central": "the central plan's servers"}.get(
-        prov.tiers[0].basis if prov.tiers else "central", f"the {policy.provision} of servers"
-    )
+    basis = prov.tiers[0].basis if prov.tiers else "central"
+    basis = "the central plan's servers" if basis == "central" else f"the {basis} of servers"
     parts = [basis]
     if policy.zones > 1:
         parts.append(f"over {policy.zones} zones, surviving the loss of one (N+1)")

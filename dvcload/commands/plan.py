@@ -19,7 +19,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dvcschema.capacity import DEFAULT_SAMPLES
 from dvcschema.capacity_resources import PROVISION, parse_lead_time
@@ -29,6 +29,9 @@ from dvcschema.settings import Overrides, apply_settings
 
 SIMULATE_CUSTOMERS = 5_000  # per row, tier and replication: ~1.5 min for the national day
 SIMULATE_REPLICATIONS = 4
+
+if TYPE_CHECKING:
+    from planning import PlanRun
 
 NAME = "plan"
 HELP = "Plan servers per tier per hour for a scenario's capacity section (queueing models)."
@@ -168,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if over else 0
 
 
-def _simulate(run: Any, customers: int, seed: int) -> tuple[list[str], dict[str, Any]]:
+def _simulate(run: PlanRun, customers: int, seed: int) -> tuple[list[str], dict[str, Any]]:
     """The schedule checked by simulation, with the iterative staffing's corrections."""
     from planning.simcheck import iterate_staffing, simulate_plan
     from planning.simcheck_text import lines, to_json

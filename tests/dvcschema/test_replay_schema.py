@@ -4,12 +4,10 @@ bounded look at the log that validation takes."""
 from __future__ import annotations
 
 import gzip
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from refusal import ENTRIES, assert_refused_in_one_line
 
 from dvcschema.errors import ScenarioError
 from dvcschema.load import ReplayLoad
@@ -192,22 +190,9 @@ def test_other_models_overrides_do_not_apply_to_a_replay(folder: Path) -> None:
         apply_settings(s, Overrides(duration="20m"))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("entry", ["dvcload check", "locust -f locustfile.py"])
+@pytest.mark.parametrize("entry", ENTRIES)
 def test_what_does_not_run_a_replay_says_so_in_one_line(
     folder: Path, dvcload_cmd: list[str], repo: Path, entry: str
 ) -> None:
     (folder / "s.yaml").write_text("name: r\nload: {model: replay, log: access.log}\n")
-    command = (
-        [*dvcload_cmd, "check", str(folder / "s.yaml")]
-        if entry == "dvcload check"
-        else [sys.executable, "-m", "locust", "-f", str(repo / "locustfile.py"), "--headless",
-              "--scenario", str(folder / "s.yaml"), "-t", "2s"]
-    )  # fmt: skip
-    proc = subprocess.run(
-        command, capture_output=True, text=True, timeout=60, check=False,
-        stdin=subprocess.DEVNULL, cwd=repo,
-    )  # fmt: skip
-    assert proc.returncode == 2, proc.stderr
-    logged = re.compile(r"\[\d{4}-\d\d-\d\d [\d:,]+\] ")  # Locust's own start-up line
-    lines = [line for line in proc.stderr.splitlines() if line.strip() and not logged.match(line)]
-    assert len(lines) == 1 and "dvcload run" in lines[0] and "Traceback" not in proc.stderr
+    assert_refused_in_one_line(entry, folder / "s.yaml", dvcload_cmd, repo)

@@ -4,13 +4,12 @@ checked before any load: each problem is one located line, exit code 2."""
 from __future__ import annotations
 
 import hashlib
-import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from refusal import ENTRIES, assert_refused_in_one_line
 
 from dvcschema.errors import ScenarioError
 from dvcschema.scenario import scenario_from_data
@@ -156,27 +155,14 @@ def test_a_runs_scenario_has_no_journey_mix_and_services_stay_allowed(parse: Any
         parse("user_class: ops/locustfile.py:Portal\nmix: {journeys: {filing: 1, status: 1}}\n")
 
 
-@pytest.mark.parametrize("entry", ["dvcload check", "locust -f locustfile.py"])
+@pytest.mark.parametrize("entry", ENTRIES)
 def test_what_does_not_run_a_user_class_says_so_in_one_line(
     tmp_path: Path, dvcload_cmd: list[str], entry: str
 ) -> None:
     (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
     (tmp_path / "s.yaml").write_text(BASE + "user_class: locustfile.py:Portal\n")
     repo = Path(__file__).resolve().parents[2]
-    command = (
-        [*dvcload_cmd, "check", str(tmp_path / "s.yaml")]
-        if entry == "dvcload check"
-        else [sys.executable, "-m", "locust", "-f", str(repo / "locustfile.py"), "--headless",
-              "--scenario", str(tmp_path / "s.yaml"), "-t", "2s"]
-    )  # fmt: skip
-    proc = subprocess.run(
-        command, capture_output=True, text=True, timeout=60, check=False,
-        stdin=subprocess.DEVNULL, cwd=repo,
-    )  # fmt: skip
-    assert proc.returncode == 2, proc.stderr
-    logged = re.compile(r"\[\d{4}-\d\d-\d\d [\d:,]+\] ")  # Locust's own start-up line
-    lines = [line for line in proc.stderr.splitlines() if line.strip() and not logged.match(line)]
-    assert len(lines) == 1 and "dvcload run" in lines[0] and "Traceback" not in proc.stderr
+    assert_refused_in_one_line(entry, tmp_path / "s.yaml", dvcload_cmd, repo)
 
 
 def test_dvcload_run_refuses_a_bad_user_class_with_exit_code_2(
