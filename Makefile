@@ -6,6 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCENARIO ?= scenarios/smoke.yaml
 PYTEST_ARGS ?=
+# pytest processes at once (tests/shards.py deals the test files out); 1 runs pytest as is
+TEST_JOBS ?= 2
 
 .PHONY: install run test test-fast bench lint format typecheck clean
 
@@ -23,10 +25,10 @@ run: install
 	$(BIN)/dvcload run $(SCENARIO)
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python tests/shards.py --jobs $(TEST_JOBS) $(PYTEST_ARGS)
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+	$(BIN)/python tests/shards.py --jobs $(TEST_JOBS) -m "not integration" $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m benchmarks

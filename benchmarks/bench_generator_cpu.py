@@ -5,14 +5,15 @@ written in Python (the reference portal's ``browse`` in ``portal/journeys.py``).
 the same bare requests through the wire guard alone (target policy and ceiling,
 ``loadgen.wire.GuardedHttpUser``), to show what the guard costs, and checked by hand
 as a careful Locust user checks them (``catch_response``, the JSON parsed), to show
-what content checks cost by themselves. All make the same
-requests (login once, then catalogue + a service's form, no think time) against the
-same embedded portal, one after the other in the same minute, each for the same time
-with the same users, in a Locust process of its own, with a ceiling high enough not to
-throttle. The CPU time of each Locust process during its load phase (user + system,
-from the OS, between Locust's test_start and test_stop) divided by its request count
-gives CPU seconds per 1,000 requests; the target is a ratio of at most 1.2 for
-declared journeys.
+what content checks cost by themselves. All make the same requests (login once, then
+the catalogue and a service's form, each with the login's bearer token, as the
+declared session's ``headers:`` sends it; no think time) against the same embedded
+portal, one after the other in the same minute, each for the same time with the same
+users, in a Locust process of its own, with a ceiling high enough not to throttle.
+The CPU time of each Locust process during its load phase (user + system, from the
+OS, between Locust's test_start and test_stop) divided by its request count gives CPU
+seconds per 1,000 requests; the target is a ratio of at most 1.2 for declared
+journeys.
 """
 
 from __future__ import annotations

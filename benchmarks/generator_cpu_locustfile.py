@@ -81,22 +81,25 @@ def _record(
 
 
 class BareUser(FastHttpUser):
-    """The same requests with nothing else: login once, then catalogue + one form."""
+    """The same requests with nothing else: login once, then catalogue + one form, each
+    with the session's bearer token (as the declared session's ``headers:`` sends it)."""
 
     abstract = False
+    auth: dict[str, str]
 
     def on_start(self) -> None:
         citizen = _population.citizen(next(_ids) % len(_population))
         login = routes.LOGIN
-        self.client.post(
+        reply = self.client.post(
             login.path(), json={"cccd": citizen.cccd, "passcode": "123456"}, name=login.path_name
         )
+        self.auth = {"Authorization": f"Bearer {reply.json()['access_token']}"}
 
     @task
     def browse(self) -> None:
-        self.client.get(routes.SERVICES.path(), name=routes.SERVICES.path_name)
+        self.client.get(routes.SERVICES.path(), name=routes.SERVICES.path_name, headers=self.auth)
         form = routes.SERVICE_FORM
-        self.client.get(form.path(code="passport"), name=form.path_name)
+        self.client.get(form.path(code="passport"), name=form.path_name, headers=self.auth)
 
 
 class GuardedUser(GuardedHttpUser, BareUser):  # type: ignore[misc]
@@ -117,13 +120,13 @@ class CheckedUser(BareUser):
     def browse(self) -> None:
         services, form = routes.SERVICES, routes.SERVICE_FORM
         with self.client.get(
-            services.path(), name=services.path_name, catch_response=True
+            services.path(), name=services.path_name, headers=self.auth, catch_response=True
         ) as reply:
             codes = [s["code"] for s in reply.json()["services"]]
             if not codes:
                 reply.failure("no service")
         with self.client.get(
-            form.path(code=codes[0]), name=form.path_name, catch_response=True
+            form.path(code=codes[0]), name=form.path_name, headers=self.auth, catch_response=True
         ) as reply:
             if "fields" not in reply.json():
                 reply.failure("no fields")

@@ -11,7 +11,6 @@ exception), as a citizen stops at an error page. The reference portal's own jour
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -31,6 +30,7 @@ from locust.exception import (
 
 from dvcschema.pyjourneys import JourneyFailed, PythonTraffic
 from dvcschema.routes import Route
+from dvcschema.templates import decode_json
 from loadgen.visit import Visit, send
 
 
@@ -77,7 +77,7 @@ class Reply:
     def json(self) -> Any:
         """The body parsed as JSON (``ValueError`` when it is not JSON)."""
         if self._json is _UNPARSED:
-            self._json = json.loads(self._response.content or b"")
+            self._json = decode_json(self._response.content or b"")
         return self._json
 
 

@@ -7,8 +7,12 @@ before anything else, makes every test run under the same (patched) conditions a
 
 from __future__ import annotations
 
+import json
+import os
+import resource
 import subprocess
 import sys
+from collections.abc import Generator
 from pathlib import Path
 
 import locust  # noqa: F401  (must stay the first import: gevent monkey-patching)
@@ -46,3 +50,37 @@ def smoke_run(
     assert proc.returncode == 0, proc.stderr[-3000:]
     folder = Path(proc.stdout.strip().splitlines()[-1])
     return proc, folder
+
+
+_FILE_SECONDS: dict[str, float] = {}
+_FILE_CPU: dict[str, float] = {}
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its children that have ended."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, None, None]:
+    """Each test file's CPU seconds (its processes' too), for tests/shards.py."""
+    before = _cpu_s()
+    yield
+    path = item.nodeid.split("::", 1)[0]
+    _FILE_CPU[path] = _FILE_CPU.get(path, 0.0) + _cpu_s() - before
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Each test file's seconds (set-up, call and tear-down), for tests/shards.py."""
+    path = report.nodeid.split("::", 1)[0]
+    _FILE_SECONDS[path] = _FILE_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the files' seconds where tests/shards.py asked (``$DVCLOAD_TEST_DURATIONS``)."""
+    out = os.environ.get("DVCLOAD_TEST_DURATIONS")
+    if out:
+        files = {"seconds": _FILE_SECONDS, "cpu_seconds": _FILE_CPU}
+        Path(out).write_text(json.dumps(files, indent=1, sort_keys=True))

@@ -78,7 +78,11 @@ def test_the_replay_walkthrough_runs_as_written(tmp_path: Path) -> None:
     summary = json.loads((run / "summary.json").read_text())
     replay = summary["replay"]
     assert replay["scale"] == 2.0 and replay["skipped_by_method"].get("POST", 0) > 0
-    assert summary["requests"] == 2 * replay["eligible"]
+    # Twice the recorded GETs, each sent or, when every one of the 1,000 users was busy
+    # (a machine shared with other tests), dropped and counted: none lost, none cut.
+    dropped = summary["arrivals"]["dropped"]
+    assert summary["requests"] + dropped == 2 * replay["eligible"] == replay["scheduled"]
+    assert dropped <= 0.01 * replay["scheduled"] and replay["cut_at_end"] == 0
     assert summary["gate"]["passed"] is True
     assert "from" in printed["plan"] and "arrivals.csv" in printed["plan"]
     assert "response times" in printed["calibrate"]
