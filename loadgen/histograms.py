@@ -29,6 +29,26 @@ from dvcschema.histograms import (
 REPORT_INTERVAL_S = 5.0
 
 
+def record_value(histogram: HdrHistogram, value: int) -> None:
+    """``histogram.record_value(value)`` for a value within its range, in one call.
+
+    The same counts index as hdrh's (Tene's HdrHistogram: the bucket is the smallest
+    power of two holding ``value | sub_bucket_mask``, the sub-bucket the value shifted
+    by that bucket), computed inline with ``int.bit_length`` rather than in hdrh's five
+    method calls: every request's response time goes through here, on the generator's
+    hot path."""
+    h = histogram
+    shift = (value | h.sub_bucket_mask).bit_length() - h.sub_bucket_half_count_magnitude - 1
+    bucket = shift - h.unit_magnitude
+    index = ((bucket + 1) << h.sub_bucket_half_count_magnitude) + (value >> shift)
+    h.counts[index - h.sub_bucket_half_count] += 1
+    h.total_count += 1
+    if value < h.min_value:  # noqa: PLR1730 - min() costs a call here
+        h.min_value = value
+    if value > h.max_value:  # noqa: PLR1730
+        h.max_value = value
+
+
 @dataclass
 class _Series:
     """One request name: cumulative histogram, failure count, and this interval's."""
@@ -84,9 +104,9 @@ class LatencyRecorder:
         if value_us > HIGHEST_US:
             value_us = HIGHEST_US
             series.clamped += 1
-        series.total.record_value(value_us)
+        record_value(series.total, value_us)
         if section in self.interval_sections:
-            series.interval.record_value(value_us)
+            record_value(series.interval, value_us)
             if failed:
                 series.interval_failures += 1
         if failed:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dvcschema.histograms import decode, merged
+from dvcschema.histograms import HIGHEST_US, LOWEST_US, decode, merged, new_histogram
 from dvcschema.load import Stage
-from loadgen.histograms import LatencyRecorder
+from loadgen.histograms import LatencyRecorder, record_value
 from loadgen.shapes import INSTANT_SPAWN_RATE, stage_at
 
 STAGES = (Stage(10.0, 10), Stage(20.0, 30), Stage(5.0, 30), Stage(10.0, 0))
@@ -85,3 +87,18 @@ def test_encoding_can_yield_between_histograms_while_the_load_records() -> None:
     for key, entry in before["endpoints"].items():
         assert during["endpoints"][key] == entry
     assert during["journeys"] == before["journeys"]
+
+
+@given(st.lists(st.integers(min_value=LOWEST_US, max_value=HIGHEST_US), min_size=1, max_size=60))
+def test_the_inline_record_is_hdrhs_own(values: list[int]) -> None:
+    """Every count in the same bucket as hdrh's record_value puts it, and the same total,
+    minimum and maximum, over the whole range a response time may take."""
+    theirs, ours = new_histogram(), new_histogram()
+    for value in values:
+        theirs.record_value(value)
+        record_value(ours, value)
+    assert list(ours.counts) == list(theirs.counts)
+    assert (ours.total_count, ours.min_value, ours.max_value) == (
+        theirs.total_count, theirs.min_value, theirs.max_value,
+    )  # fmt: skip
+    assert ours.get_value_at_percentile(99.0) == theirs.get_value_at_percentile(99.0)
