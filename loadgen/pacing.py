@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 UNSET_POLL_S = 0.05  # how often a process without its share looks again
+TOKEN_EPSILON = 1e-9  # a token refilled to within rounding is a token (no endless tiny waits)
 
 
 class RateCeiling:
@@ -53,6 +54,9 @@ class RateCeiling:
         self.rate_per_s: float | None = None
         self.burst = 1.0
         self._tokens = 0.0
+        self._issued = 0  # tickets given to callers of acquire(), in order
+        self._served = 0  # the oldest ticket not yet served
+        self._abandoned: set[int] = set()  # tickets whose caller stopped waiting
         if rate_per_s is not None:
             self.set_rate(rate_per_s)
             self._tokens = self.burst
@@ -75,18 +79,43 @@ class RateCeiling:
 
     def acquire(self) -> None:
         """Take a token, waiting for one if the bucket is empty (or for a rate, while
-        this process has not been given its share)."""
+        this process has not been given its share).
+
+        Waiters are served first come, first served: each takes a ticket, and only the
+        oldest unserved ticket may take a token. A token is only ever taken from the
+        bucket as it stands, refilled in real time up to ``burst``: a waiter is never
+        promised a future token. So a process that stalls (a busy machine, a long GC
+        pause) and wakes with many waiters overdue sends ``burst`` of them, then one
+        per ``1 / rate_per_s`` again, never the requests it "owed": in any window of
+        ``T`` seconds at most ``rate_per_s * T + burst`` tokens are taken."""
         while self.rate_per_s is None:
             self._sleep(UNSET_POLL_S)
         self.acquired += 1
-        self._refill()
-        if self._tokens < 1.0:
-            self.throttled += 1
-            wait_s = (1.0 - self._tokens) / self.rate_per_s
-            self._tokens -= 1.0  # reserve it: concurrent callers queue up behind
-            self._sleep(wait_s)
-            return
-        self._tokens -= 1.0
+        ticket, self._issued = self._issued, self._issued + 1
+        waited = False
+        try:
+            while True:
+                self._refill()
+                ahead = ticket - self._served  # waiters to be served before this one
+                if ahead == 0 and self._tokens >= 1.0 - TOKEN_EPSILON:
+                    self._tokens -= 1.0
+                    self._served += 1
+                    self._skip_abandoned()
+                    return
+                waited = True
+                assert self.rate_per_s is not None
+                self._sleep((ahead + 1.0 - self._tokens) / self.rate_per_s)
+        except BaseException:  # killed while waiting (the run stopped): out of the queue
+            self._abandoned.add(ticket)
+            self._skip_abandoned()
+            raise
+        finally:
+            self.throttled += waited
+
+    def _skip_abandoned(self) -> None:
+        while self._served in self._abandoned:
+            self._abandoned.discard(self._served)
+            self._served += 1
 
     def _refill(self) -> None:
         assert self.rate_per_s is not None

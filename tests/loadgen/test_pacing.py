@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -72,6 +73,56 @@ def test_lowering_the_rate_takes_effect_at_once() -> None:
     for _ in range(5):
         ceiling.acquire()
     assert clock.now - start >= (5 - ceiling.burst) / 2.0 - 1e-9
+
+
+def _windows_within_the_ceiling(times: list[float], rate: float, burst: float) -> list[str]:
+    """Every one-second window holding more than ``rate + burst`` acquisitions."""
+    return [
+        f"{n} from {t0:.3f} s"
+        for t0 in times
+        if (n := sum(1 for t in times if t0 <= t < t0 + 1.0)) > rate + burst + 1e-9
+    ]
+
+
+def test_a_stalled_process_does_not_catch_up_on_its_waiters() -> None:
+    """Ten users wait on a 20/s ceiling; the whole process then stalls for 0.6 s (a busy
+    machine, a GC pause), during which a dozen waiters' wake-ups come due. They must
+    not all go at once when it resumes: no one-second window holds more than the rate
+    plus the burst. (Real gevent, real clock; a slower machine only spaces them more.)"""
+    import gevent
+    from gevent import monkey
+
+    stall = monkey.get_original("time", "sleep")  # blocks the whole process, hub included
+    rate = 20.0
+    ceiling = RateCeiling(rate, sleep=gevent.sleep, clock=time.monotonic)
+    times: list[float] = []
+
+    def user() -> None:
+        for _ in range(4):
+            ceiling.acquire()
+            times.append(time.monotonic())
+
+    users = [gevent.spawn(user) for _ in range(10)]
+    gevent.sleep(0.3)
+    stall(0.6)
+    gevent.joinall(users, timeout=30, raise_error=True)
+    assert len(times) == 40 and ceiling.acquired == 40
+    assert not _windows_within_the_ceiling(times, rate, ceiling.burst)
+
+
+def test_a_waiter_that_is_killed_leaves_the_queue() -> None:
+    """The run stops a user waiting for its token: the users behind it are served."""
+    import gevent
+
+    ceiling = RateCeiling(50.0, burst=1.0, sleep=gevent.sleep, clock=time.monotonic)
+    ceiling.acquire()  # the bucket is empty now
+    served: list[int] = []
+    waiters = [gevent.spawn(lambda i=i: (ceiling.acquire(), served.append(i))) for i in range(4)]
+    gevent.sleep(0)  # all four queue, the first at the head
+    waiters[0].kill()
+    gevent.joinall(waiters[1:], timeout=10, raise_error=True)
+    assert served == [1, 2, 3]
+    ceiling.acquire()  # and the queue still moves afterwards
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan")])
