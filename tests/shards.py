@@ -39,6 +39,8 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 DURATIONS = TESTS / "durations.json"
 DURATIONS_ENV = "DVCLOAD_TEST_DURATIONS"
+# Files sharing a session-scoped fixture (conftest.py's ``smoke_run``, a real run).
+TOGETHER = (("tests/integration/test_smoke_run.py", "tests/analysis/test_audit.py"),)
 PROGRESS_EVERY_S = 60.0
 NO_TESTS = 5  # pytest's exit code when it collected nothing
 PERCENT = re.compile(r"\[\s*(\d+)%\]")
@@ -49,16 +51,27 @@ def test_files() -> list[str]:
     return sorted(str(p.relative_to(REPO)) for p in TESTS.rglob("test_*.py"))
 
 
-def deal(files: list[str], seconds: dict[str, float], jobs: int) -> list[list[str]]:
+Groups = tuple[tuple[str, ...], ...]
+
+
+def deal(
+    files: list[str], seconds: dict[str, float], jobs: int, together: Groups = ()
+) -> list[list[str]]:
     """``files`` split into ``jobs`` lists of about equal total seconds (LPT: longest
-    first, each to the least loaded list); a file without a figure weighs the median."""
+    first, each to the least loaded list); a file without a figure weighs the median.
+    The files of a ``together`` group go to one list (they share a session fixture:
+    in two processes it would be made twice)."""
     default = statistics.median(seconds.values()) if seconds else 1.0
+    units: list[list[str]] = [[f for f in group if f in files] for group in together]
+    grouped = {f for unit in units for f in unit}
+    units = [u for u in units if u] + [[f] for f in files if f not in grouped]
+    weight = {id(u): sum(seconds.get(f, default) for f in u) for u in units}
     heap = [(0.0, i) for i in range(jobs)]
     shards: list[list[str]] = [[] for _ in range(jobs)]
-    for f in sorted(files, key=lambda f: (-seconds.get(f, default), f)):
+    for unit in sorted(units, key=lambda u: (-weight[id(u)], u)):
         load, i = heapq.heappop(heap)
-        shards[i].append(f)
-        heapq.heappush(heap, (load + seconds.get(f, default), i))
+        shards[i].extend(unit)
+        heapq.heappush(heap, (load + weight[id(unit)], i))
     return [sorted(s) for s in shards if s]
 
 
@@ -74,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         command = [sys.executable, "-m", "pytest", *pytest_args]
         return subprocess.run(command, cwd=REPO, check=False).returncode
     seconds = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
-    shards = deal(test_files(), seconds, options.jobs)
+    shards = deal(test_files(), seconds, options.jobs, TOGETHER)
     work = Path(tempfile.mkdtemp(prefix="dvcload-tests-"))
     codes = run_shards(shards, pytest_args, work)
     if options.record:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from shards import NO_TESTS, combined, deal, run_shards
+from shards import NO_TESTS, TOGETHER, combined, deal, run_shards
 from shards import test_files as suite_files  # not a test
 
 FILE_SECONDS = st.dictionaries(
@@ -33,6 +33,7 @@ def test_every_file_goes_to_one_shard_and_none_is_overloaded(
     assert max(loads) <= sum(seconds.values()) / jobs + max(seconds.values()) + 1e-9
 
 
+@settings(max_examples=40)  # each example tries up to 3^6 splits
 @given(st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=6),
        st.integers(min_value=2, max_value=3))  # fmt: skip
 def test_the_longest_shard_is_within_4_3_of_the_best_split(times: list[int], jobs: int) -> None:
@@ -53,10 +54,17 @@ def test_a_file_without_a_figure_weighs_the_median() -> None:
     assert shards == [["a.py"], ["b.py", "c.py", "new.py"]]  # 10 against 1 + 1 + 1
 
 
+def test_files_sharing_a_session_fixture_go_to_one_process() -> None:
+    seconds = {"a.py": 10.0, "b.py": 9.0, "c.py": 8.0, "d.py": 1.0}
+    shards = deal(list(seconds), seconds, 2, together=(("b.py", "c.py"),))
+    assert sorted(shards) == [["a.py", "d.py"], ["b.py", "c.py"]]  # 10 + 1 against 9 + 8
+    assert all(f in suite_files() for group in TOGETHER for f in group)  # no stale name
+
+
 def test_the_suite_is_dealt_whole() -> None:
     files = suite_files()
     assert "tests/test_shards.py" in files and "tests/shards.py" not in files
-    assert sorted(f for s in deal(files, {}, 3) for f in s) == files
+    assert sorted(f for s in deal(files, {}, 3, TOGETHER) for f in s) == files
 
 
 def test_the_run_fails_on_any_failure_and_on_no_tests_only_when_no_shard_ran_one() -> None:
