@@ -178,8 +178,9 @@ def _show(i: int, work: Path, code: int, elapsed_s: float) -> None:
 
 
 def _record(work: Path, n: int) -> None:
-    """tests/durations.json from the processes' per-file seconds (rounded to 0.1 s), and
-    the files that took the most CPU (with the processes they started)."""
+    """tests/durations.json updated with the processes' per-file seconds (rounded to
+    0.1 s; files this run did not run keep theirs), and the files that took the most
+    CPU (with the processes they started)."""
     seconds: dict[str, float] = {}
     cpu: dict[str, float] = {}
     for i in range(n):
@@ -188,9 +189,10 @@ def _record(work: Path, n: int) -> None:
             files = json.loads(path.read_text())
             seconds.update(files["seconds"])
             cpu.update(files["cpu_seconds"])
-    DURATIONS.write_text(
-        json.dumps({k: round(v, 1) for k, v in sorted(seconds.items())}, indent=1) + "\n"
-    )
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+    known = {k: v for k, v in known.items() if (REPO / k).is_file()}  # files since removed
+    known.update({k: round(v, 1) for k, v in seconds.items()})  # record from a whole run
+    DURATIONS.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n")
     print(f"wrote {DURATIONS.relative_to(REPO)} ({len(seconds)} files); the most CPU:")
     for name, cpu_s in sorted(cpu.items(), key=lambda kv: -kv[1])[:15]:
         print(f"  {cpu_s:6.1f} CPU s  {seconds.get(name, 0.0):6.1f} s  {name}")
