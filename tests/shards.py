@@ -89,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     seconds = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
     shards = deal(test_files(), seconds, options.jobs, TOGETHER)
     work = Path(tempfile.mkdtemp(prefix="dvcload-tests-"))
-    codes = run_shards(shards, pytest_args, work)
+    try:
+        codes = run_shards(shards, pytest_args, work)
+    except KeyboardInterrupt:  # the processes were stopped on the way out (see _wait)
+        print(f"interrupted; the shards' logs are in {work}", file=sys.stderr)
+        return 130
     if options.record:
         _record(work, len(shards))
     code = combined(codes)
