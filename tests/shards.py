@@ -15,9 +15,10 @@ paths, or ``--jobs 1``, pytest runs once, as asked.
 
 Prints a progress line a minute, each process's output when it ends, then one line
 per process. Exit code: 0 when every process passed, else the first failure's code;
-5 ("no tests") when no process ran a test. ``--record`` rewrites ``tests/durations.json``
-from the run (each process writes its files' seconds to ``$DVCLOAD_TEST_DURATIONS``,
-see ``conftest.py``).
+5 ("no tests") when no process ran a test. ``--record`` updates ``tests/durations.json``
+from the run (each process writes its files' seconds and CPU seconds to
+``$DVCLOAD_TEST_DURATIONS``, see ``conftest.py``) and prints the files that took the
+most CPU.
 """
 
 from __future__ import annotations
@@ -62,23 +63,24 @@ def deal(
     The files of a ``together`` group go to one list (they share a session fixture:
     in two processes it would be made twice)."""
     default = statistics.median(seconds.values()) if seconds else 1.0
-    units: list[list[str]] = [[f for f in group if f in files] for group in together]
+    units = [[f for f in group if f in files] for group in together]
     grouped = {f for unit in units for f in unit}
     units = [u for u in units if u] + [[f] for f in files if f not in grouped]
-    weight = {id(u): sum(seconds.get(f, default) for f in u) for u in units}
+    weighted = sorted(((sum(seconds.get(f, default) for f in u), u) for u in units),
+                      key=lambda wu: (-wu[0], wu[1]))  # fmt: skip
     heap = [(0.0, i) for i in range(jobs)]
     shards: list[list[str]] = [[] for _ in range(jobs)]
-    for unit in sorted(units, key=lambda u: (-weight[id(u)], u)):
+    for weight, unit in weighted:
         load, i = heapq.heappop(heap)
         shards[i].extend(unit)
-        heapq.heappush(heap, (load + weight[id(unit)], i))
+        heapq.heappush(heap, (load + weight, i))
     return [sorted(s) for s in shards if s]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("--jobs", "-j", type=int, default=2, help="pytest processes (default 2)")
-    parser.add_argument("--record", action="store_true", help="rewrite tests/durations.json")
+    parser.add_argument("--record", action="store_true", help="update tests/durations.json")
     options, pytest_args = parser.parse_known_args(argv)
     if options.jobs < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
