@@ -238,7 +238,7 @@ def approx_response_survival(
     ``W ~ (1 - C) delta_0 + C Exp(mean E[W]/C)``, with ``C`` the Erlang C
     probability and ``E[W]`` from the chosen mean-wait approximation; the response
     time is ``T = W + S`` with the given service distribution, integrated exactly
-    (closed form for exponential and deterministic service, adaptive quadrature for
+    (closed form for exponential and deterministic service, tanh-sinh quadrature for
     lognormal). Exact for M/M/c.
 
     Expected error of the resulting p95 (measured against Ciw: M/G/c, lognormal
@@ -336,32 +336,51 @@ def _survival(
         tail = np.where((m == 0) & (t >= d), 0.0, tail)
         return np.where(t < d, 1.0, cq * tail)
     if isinstance(service, Lognormal):
-        out = np.empty(t.shape)
-        for i, (ti, ci, mi) in enumerate(zip(t.ravel(), cq.ravel(), m.ravel(), strict=True)):
-            out.flat[i] = _lognormal_survival(float(ti), service, float(ci), float(mi))
-        return out
+        return _lognormal_survival(t, service, cq, m)
     raise ModelError(
         f"service distribution {service!r} is not supported; use Exponential, Lognormal or"
         f" Deterministic"
     )
 
 
-def _lognormal_survival(t: float, service: Lognormal, cq: float, m: float) -> float:
-    if t <= 0:
-        return 1.0
+def _lognormal_survival(
+    t: FloatArray, service: Lognormal, cq: FloatArray, m: FloatArray
+) -> FloatArray:
+    """``P(W + S > t)`` for ``W ~ (1 - cq) delta_0 + cq Exp(mean m)`` and lognormal ``S``.
+
+    ``P(S > t) + cq * P(S <= t, W > t - S)``; with ``S = exp(mu + sigma z)``, the second
+    term is ``integral of phi(z) exp(-(t - S(z)) / m)`` for ``z`` up to
+    ``z* = (ln t - mu) / sigma``, computed elementwise by tanh-sinh quadrature
+    (Takahasi and Mori 1974; ``scipy.integrate.tanhsinh``). Its nodes crowd the ends of
+    the interval, where the integrand peaks when ``m`` is small beside ``t``: a peak
+    ``m / (t sigma)`` wide that adaptive Gauss-Kronrod (QUADPACK) over the whole range
+    stepped over, by up to 1e-4. ``z`` runs over ``[-12, min(z*, 12)]``: beyond it
+    ``phi`` is below 1e-31 and the factor at most 1. Agrees with mpmath at 40 digits
+    to 1e-11 (``tests/models/test_approximations.py``).
+    """
     mu, sigma = service.mu, service.sigma
-    z_star = (math.log(t) - mu) / sigma
-    s_bar = float(special.ndtr(-z_star))
-    if cq == 0 or m == 0:
-        return s_bar
+    positive = t > 0
+    z_star = np.where(positive, np.log(np.where(positive, t, 1.0)) - mu, -np.inf) / sigma
+    out = special.ndtr(-z_star)
+    todo = (cq > 0) & (m > 0) & (z_star > -_Z_REACH)
+    if np.any(todo):
+        upper = np.minimum(z_star[todo], _Z_REACH)
+        conv = integrate.tanhsinh(
+            _lognormal_convolution, -_Z_REACH, upper, args=(t[todo], m[todo], mu, sigma),
+            atol=1e-14, rtol=1e-12,
+        )  # fmt: skip
+        out[todo] += cq[todo] * conv.integral
+    return out
 
-    def integrand(z: float) -> float:
-        s = math.exp(mu + sigma * z)
-        return math.exp(-0.5 * z * z - (t - s) / m) / math.sqrt(2 * math.pi)
 
-    lower = max(-12.0, z_star - 40.0)
-    conv, _ = integrate.quad(integrand, lower, z_star, limit=200, epsabs=1e-13, epsrel=1e-10)
-    return s_bar + cq * conv
+_Z_REACH = 12.0  # standard normal deviations past which phi(z) < 1e-31
+
+
+def _lognormal_convolution(
+    z: FloatArray, t: FloatArray, m: FloatArray, mu: float, sigma: float
+) -> FloatArray:
+    """``phi(z) exp(-(t - S(z)) / m)``, with ``S(z) = exp(mu + sigma z) <= t``."""
+    return np.exp(-0.5 * z * z - (t - np.exp(mu + sigma * z)) / m) / math.sqrt(2 * math.pi)
 
 
 def _service_survival(service: ServiceTimeDistribution, t: float) -> float:

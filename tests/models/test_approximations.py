@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -15,6 +16,7 @@ from models import (
     approx_mean_wait,
     approx_response_quantile,
     approx_response_survival,
+    erlang_c,
     kingman_mean_wait,
     whitt_mean_wait,
 )
@@ -70,3 +72,42 @@ def test_validation_and_method_names() -> None:
         approx_mean_wait(1.0, Exponential(mean=0.1), 2, method="nope")
     with pytest.raises(ModelError, match="one server"):
         approx_mean_wait(1.0, Exponential(mean=0.1), 2, method="kingman")
+
+
+def _survival_mpmath(t: float, svc: Lognormal, cq: float, m: float) -> float:
+    """``P(W + S > t)``, the same mixture of waits, integrated by mpmath at 40 digits
+    on pieces that follow the integrand's peak at ``z*`` (``m / (t sigma)`` wide)."""
+    mpmath.mp.dps = 40
+    mu, sigma = mpmath.mpf(svc.mu), mpmath.mpf(svc.sigma)
+    z_star = (mpmath.log(t) - mu) / sigma
+    width = m / (t * sigma)
+    cuts = sorted({-40.0, 0.0, *(float(z_star) - k * width for k in (300, 30, 3, 1))})
+    pieces = [c for c in cuts if c < z_star] + [z_star]
+
+    def integrand(z: mpmath.mpf) -> mpmath.mpf:
+        return mpmath.npdf(z) * mpmath.exp(-(t - mpmath.exp(mu + sigma * z)) / m)
+
+    return float(mpmath.ncdf(-z_star) + cq * mpmath.quad(integrand, pieces))
+
+
+@pytest.mark.parametrize(
+    ("svc", "rate", "servers", "t"),
+    [
+        # Many servers near saturation: short waits (m of 4 to 20 ms) beside responses
+        # of seconds, where the integrand is a spike at z* 0.002 to 0.05 wide.
+        (Lognormal(mean=0.2, cv=1.5), 4750.0, 1000, [0.5, 1.0, 2.0, 3.0]),
+        (Lognormal(mean=0.2, cv=1.5), 490.0, 100, [0.3, 0.6, 1.2, 2.5]),
+        (Lognormal(mean=1.0, cv=3.0), 195.0, 200, [2.0, 5.0, 12.0]),
+        # Narrow service, one server at 0.99: waits 100 times the service, so z* is
+        # far above 12 and the whole normal density lies inside the integral.
+        (Lognormal(mean=0.1, cv=0.1), 9.9, 1, [3.0, 10.0, 30.0]),
+    ],
+)
+def test_lognormal_response_survival_matches_mpmath(
+    svc: Lognormal, rate: float, servers: int, t: list[float]
+) -> None:
+    cq = float(erlang_c(servers, rate * svc.mean))
+    m = float(approx_mean_wait(rate, svc, servers)) / cq
+    expected = [_survival_mpmath(x, svc, cq, m) for x in t]
+    got = approx_response_survival(t, rate, svc, servers)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
