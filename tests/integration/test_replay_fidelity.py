@@ -1,6 +1,6 @@
 """Replay fidelity, checked from the target's own access log, not from dvcload's counters.
 
-A recorded hour (generated here, deterministic: known GETs per minute, POSTs and
+A recorded half hour (generated here, deterministic: known GETs per minute, POSTs and
 OPTIONS among them, 12-digit ID numbers in paths and query strings) is replayed at
 ``speed: 60`` (a recorded minute per run second) and ``scale: 2`` against the embedded
 reference portal. The portal must see, in each run second, twice the recorded minute's
@@ -27,6 +27,7 @@ from loadgen.population import generate_population
 pytestmark = pytest.mark.integration
 SEED, POPULATION = 5, 3000
 SPEED, SCALE = 60, 2
+MINUTES = 30  # recorded, so a 30 s run
 HOUR_START = dt.datetime(2025, 3, 31, 8, 0, 0)
 DIGIT_RUNS = re.compile(rb"[0-9]{12,}")
 TWELVE = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
@@ -53,14 +54,14 @@ def gets_in_minute(m: int) -> int:
     return 20 + (m * 17) % 31
 
 
-def recorded_hour(path: Path) -> dict[str, Any]:
-    """Write the recorded hour as a combined log; what it holds, by construction."""
+def recorded_log(path: Path) -> dict[str, Any]:
+    """Write the recorded half hour as a combined log; what it holds, by construction."""
     rng = random.Random(2025)
     people = [f"999{rng.randrange(10**9):09d}" for _ in range(400)]  # never a real code: 999
     clients = [(f"203.0.113.{i % 200}", f"Mozilla/5.0 (client {i % 3})") for i in range(600)]
-    gets, others = [0] * 60, Counter[str]()
+    gets, others = [0] * MINUTES, Counter[str]()
     rows: list[tuple[int, str, str, tuple[str, str]]] = []
-    for m in range(60):
+    for m in range(MINUTES):
         for k in range(gets_in_minute(m)):
             second = 0 if (m, k) == (0, 0) else rng.randrange(60)  # the log starts at 08:00:00
             rows.append((m * 60 + second, "GET", _get_path(rng, people), rng.choice(clients)))
@@ -74,7 +75,7 @@ def recorded_hour(path: Path) -> dict[str, Any]:
     rows.sort(key=lambda r: r[0])
     lines = [_line(*row) for row in rows]
     lines.insert(100, f"garbage: the portal was slow for {people[0]}\n")  # unparsed, masked
-    lines.insert(2000, "\x00\x01 binary noise\n")
+    lines.insert(1000, "\x00\x01 binary noise\n")
     path.write_text("".join(lines), encoding="utf-8")
     ids_in_gets = {n for r in rows if r[1] == "GET" for n in TWELVE.findall(r[2])}
     return {"gets": gets, "others": dict(others), "people": set(people), "ids": ids_in_gets}
@@ -103,11 +104,11 @@ def _line(second: int, method: str, path: str, client: tuple[str, str]) -> str:
     )
 
 
-def test_a_recorded_hour_replays_at_speed_60_and_scale_2_as_the_portal_sees_it(
+def test_a_recorded_half_hour_replays_at_speed_60_and_scale_2_as_the_portal_sees_it(
     tmp_path: Path, run_scenario: Callable[..., Any]
 ) -> None:
     log = tmp_path / "access.log"
-    truth = recorded_hour(log)
+    truth = recorded_log(log)
     run = run_scenario(
         SCENARIO.format(seed=SEED, population=POPULATION, log=log, speed=SPEED, scale=SCALE),
         timeout_s=300,
@@ -133,8 +134,8 @@ def test_a_recorded_hour_replays_at_speed_60_and_scale_2_as_the_portal_sees_it(
     # time, so that only the copies' jitter (uniform under one recorded second) and
     # dispatch and network delays move a request into a neighbouring second.
     t = np.array([r["t_arrival"] for r in seen]) - started_at
-    second = np.clip(np.floor(t + 0.5 / SPEED), 0, 59).astype(int)
-    observed = np.bincount(second, minlength=60)
+    second = np.clip(np.floor(t + 0.5 / SPEED), 0, MINUTES - 1).astype(int)
+    observed = np.bincount(second, minlength=MINUTES)
     expected = SCALE * np.array(truth["gets"])
     # Standard error of each count: Poisson's, sqrt(expected). That is conservative
     # here: with a whole scale every session is copied exactly once, so a count's only
