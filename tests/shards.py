@@ -5,11 +5,16 @@ imported first, and xdist's execnet workers then fail with ``LoopExit``), so the
 files are dealt out by hand, as xdist's ``--dist loadfile`` would: each file whole to
 one process, longest first to the least loaded (Graham's LPT rule, within 4/3 of the
 best split), from each file's seconds in ``tests/durations.json``; a file not in it
-counts as the median. Most of the suite's time is waiting on real runs of real
-processes for a fixed duration, so two processes on two cores take about half the
-time. Each process gets its own ``--basetemp``; the pytest arguments given after the
-options go to every process (``-k`` or ``-m`` narrows each of them); given test
-paths, or ``--jobs 1``, pytest runs once, as asked.
+counts as the median. Each process gets its own ``--basetemp``; the pytest arguments
+given after the options go to every process (``-k`` or ``-m`` narrows each of them);
+given test paths, or ``--jobs 1``, pytest runs once, as asked.
+
+``--jobs`` counts the processes that compete for the CPU. A file that mostly waits
+(a real run of fixed length against a portal: its CPU, its child processes' included,
+under ``WAITING_SHARE`` of its seconds, and at least ``WAITING_MIN_S`` long) goes to
+one more process, beside them, as long as that process stays no longer than theirs
+and holds at least ``WAITING_LANE_MIN_S``: on two cores, two CPU-bound processes leave
+most of a third's waiting free.
 
     python tests/shards.py [--jobs N] [--record] [PYTEST ARGS...]
 
@@ -56,25 +61,67 @@ Groups = tuple[tuple[str, ...], ...]
 
 
 def deal(
-    files: list[str], seconds: dict[str, float], jobs: int, together: Groups = ()
+    files: list[str],
+    seconds: dict[str, float],
+    jobs: int,
+    together: Groups = (),
+    cpu: dict[str, float] | None = None,
 ) -> list[list[str]]:
     """``files`` split into ``jobs`` lists of about equal total seconds (LPT: longest
     first, each to the least loaded list); a file without a figure weighs the median.
     The files of a ``together`` group go to one list (they share a session fixture:
-    in two processes it would be made twice)."""
+    in two processes it would be made twice). With ``cpu`` seconds, files that mostly
+    wait (:func:`waits`) make one more list, last, no longer than the others' mean."""
     default = statistics.median(seconds.values()) if seconds else 1.0
     units = [[f for f in group if f in files] for group in together]
     grouped = {f for unit in units for f in unit}
     units = [u for u in units if u] + [[f] for f in files if f not in grouped]
     weighted = sorted(((sum(seconds.get(f, default) for f in u), u) for u in units),
                       key=lambda wu: (-wu[0], wu[1]))  # fmt: skip
+    waiting: list[str] = []
+    if cpu is not None and jobs > 1:
+        cap = sum(w for w, _ in weighted)  # the CPU lanes' total, as waiting units leave
+        for weight, unit in [wu for wu in weighted if waits(wu[1], seconds, cpu)]:
+            if sum(seconds[f] for f in waiting) + weight <= (cap - weight) / jobs:
+                waiting.extend(unit)
+                cap -= weight
+        if sum(seconds[f] for f in waiting) < WAITING_LANE_MIN_S:
+            waiting = []  # not worth a process
+        weighted = [wu for wu in weighted if wu[1][0] not in waiting]
     heap = [(0.0, i) for i in range(jobs)]
     shards: list[list[str]] = [[] for _ in range(jobs)]
     for weight, unit in weighted:
         load, i = heapq.heappop(heap)
         shards[i].extend(unit)
         heapq.heappush(heap, (load + weight, i))
-    return [sorted(s) for s in shards if s]
+    return [sorted(s) for s in [*shards, waiting] if s]
+
+
+WAITING_SHARE = 0.4  # CPU seconds per second under which a file mostly waits
+WAITING_MIN_S = 10.0  # and long enough for its figures to say so
+WAITING_LANE_MIN_S = 30.0  # what the waiting files must add up to, to be worth a process
+
+
+def waits(unit: list[str], seconds: dict[str, float], cpu: dict[str, float]) -> bool:
+    """Whether the files of ``unit`` mostly wait: measured, at least ``WAITING_MIN_S``
+    long, with CPU under ``WAITING_SHARE`` of their seconds."""
+    if not all(f in seconds and f in cpu for f in unit):
+        return False
+    wall = sum(seconds[f] for f in unit)
+    return wall >= WAITING_MIN_S and sum(cpu[f] for f in unit) < WAITING_SHARE * wall
+
+
+def read_durations(path: Path = DURATIONS) -> tuple[dict[str, float], dict[str, float]]:
+    """Each file's seconds and CPU seconds from ``path`` (``{file: {"seconds": s,
+    "cpu_seconds": c}}``; a bare number is seconds with the CPU unknown)."""
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    seconds, cpu = {}, {}
+    for name, figures in known.items():
+        if isinstance(figures, dict):
+            seconds[name], cpu[name] = float(figures["seconds"]), float(figures["cpu_seconds"])
+        else:
+            seconds[name] = float(figures)
+    return seconds, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     if options.jobs == 1 or _names_paths(pytest_args):  # one process, as asked
         command = [sys.executable, "-m", "pytest", *pytest_args]
         return subprocess.run(command, cwd=REPO, check=False).returncode
-    seconds = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
-    shards = deal(test_files(), seconds, options.jobs, TOGETHER)
+    seconds, cpu = read_durations()
+    shards = deal(test_files(), seconds, options.jobs, TOGETHER, cpu)
+    if len(shards) > options.jobs:
+        print(f"shard {options.jobs} holds the files that mostly wait: {' '.join(shards[-1])}")
     work = Path(tempfile.mkdtemp(prefix="dvcload-tests-"))
     try:
         codes = run_shards(shards, pytest_args, work)
@@ -183,10 +232,16 @@ def _show(i: int, work: Path, code: int, elapsed_s: float) -> None:
           flush=True)  # fmt: skip
 
 
+def write_durations(known: dict[str, dict[str, float]], path: Path = DURATIONS) -> None:
+    """``known`` as :func:`read_durations` reads it, a file per line, sorted."""
+    rows = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(known.items())]
+    path.write_text("{\n" + ",\n".join(rows) + "\n}\n")
+
+
 def _record(work: Path, n: int) -> None:
-    """tests/durations.json updated with the processes' per-file seconds (rounded to
-    0.1 s; files this run did not run keep theirs), and the files that took the most
-    CPU (with the processes they started)."""
+    """tests/durations.json updated with the processes' per-file seconds and CPU
+    seconds (rounded to 0.1 s; files this run did not run keep theirs), and the files
+    that took the most CPU (with the processes they started)."""
     seconds: dict[str, float] = {}
     cpu: dict[str, float] = {}
     for i in range(n):
@@ -195,10 +250,15 @@ def _record(work: Path, n: int) -> None:
             files = json.loads(path.read_text())
             seconds.update(files["seconds"])
             cpu.update(files["cpu_seconds"])
-    known = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
-    known = {k: v for k, v in known.items() if (REPO / k).is_file()}  # files since removed
-    known.update({k: round(v, 1) for k, v in seconds.items()})  # record from a whole run
-    DURATIONS.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n")
+    known_s, known_cpu = read_durations()
+    known = {
+        name: {"seconds": round(s, 1), "cpu_seconds": round(known_cpu.get(name, s), 1)}
+        for name, s in known_s.items()
+        if (REPO / name).is_file()  # files since removed go
+    }
+    known.update({k: {"seconds": round(v, 1), "cpu_seconds": round(cpu.get(k, v), 1)}
+                  for k, v in seconds.items()})  # fmt: skip
+    write_durations(known)
     print(f"wrote {DURATIONS.relative_to(REPO)} ({len(seconds)} files); the most CPU:")
     for name, cpu_s in sorted(cpu.items(), key=lambda kv: -kv[1])[:15]:
         print(f"  {cpu_s:6.1f} CPU s  {seconds.get(name, 0.0):6.1f} s  {name}")

@@ -8,7 +8,18 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shards import NO_TESTS, TOGETHER, combined, deal, run_shards
+from shards import (
+    NO_TESTS,
+    TOGETHER,
+    WAITING_LANE_MIN_S,
+    WAITING_MIN_S,
+    combined,
+    deal,
+    read_durations,
+    run_shards,
+    waits,
+    write_durations,
+)
 from shards import test_files as suite_files  # not a test
 
 FILE_SECONDS = st.dictionaries(
@@ -59,6 +70,55 @@ def test_files_sharing_a_session_fixture_go_to_one_process() -> None:
     shards = deal(list(seconds), seconds, 2, together=(("b.py", "c.py"),))
     assert sorted(shards) == [["a.py", "d.py"], ["b.py", "c.py"]]  # 10 + 1 against 9 + 8
     assert all(f in suite_files() for group in TOGETHER for f in group)  # no stale name
+
+
+def test_files_that_mostly_wait_get_a_process_of_their_own() -> None:
+    seconds = {"cpu.py": 100.0, "wait.py": 60.0, "busy.py": 40.0, "also.py": 40.0,
+               "idle.py": 20.0, "blip.py": 8.0, "new.py": 5.0}  # fmt: skip
+    cpu = {"cpu.py": 95.0, "wait.py": 10.0, "busy.py": 35.0, "also.py": 30.0, "idle.py": 1.0,
+           "blip.py": 0.0}  # fmt: skip
+    shards = deal(list(seconds), seconds, 2, cpu=cpu)
+    # wait.py and idle.py wait (10 CPU s in 60 s, 1 in 20); blip.py too, but 8 s are too
+    # few to say; new.py has no CPU figure. The other 193 s: 100 against 40 + 40 + 8 + 5.
+    assert shards == [["cpu.py"], ["also.py", "blip.py", "busy.py", "new.py"],
+                      ["idle.py", "wait.py"]]  # fmt: skip
+    assert waits(["wait.py"], seconds, cpu) and waits(["idle.py"], seconds, cpu)
+    assert not waits(["blip.py"], seconds, cpu) and not waits(["new.py"], seconds, cpu)
+    assert not waits(["busy.py"], seconds, cpu)
+    assert deal(list(seconds), seconds, 1, cpu=cpu) == [sorted(seconds)]  # one process
+    # A waiting lane of less than WAITING_LANE_MIN_S is not worth its process.
+    alone = {"cpu.py": 100.0, "idle.py": 20.0, "also.py": 40.0}
+    assert len(deal(list(alone), alone, 2, cpu=cpu)) == 2
+
+
+@given(FILE_SECONDS, st.data(), st.integers(min_value=2, max_value=4))
+def test_the_waiting_process_is_no_longer_than_the_others(
+    seconds: dict[str, float], data: st.DataObject, jobs: int
+) -> None:
+    cpu = {f: data.draw(st.floats(min_value=0.0, max_value=1.0)) * s for f, s in seconds.items()}
+    shards = deal(list(seconds), seconds, jobs, cpu=cpu)
+    assert sorted(f for shard in shards for f in shard) == sorted(seconds)  # each file once
+    waiting = [s for s in shards if all(waits([f], seconds, cpu) for f in s)]
+    if len(shards) == jobs + 1:  # the last one waits, and is at most the others' mean
+        assert shards[-1] in waiting
+        loads = [sum(seconds[f] for f in shard) for shard in shards]
+        assert loads[-1] <= sum(loads[:-1]) / jobs + 1e-9
+        assert all(seconds[f] >= WAITING_MIN_S for f in shards[-1])
+        assert loads[-1] >= WAITING_LANE_MIN_S
+    else:
+        assert len(shards) <= jobs
+
+
+def test_durations_are_read_as_written_and_old_figures_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "durations.json"
+    write_durations({"tests/b.py": {"seconds": 2.5, "cpu_seconds": 0.5},
+                     "tests/a.py": {"seconds": 1.0, "cpu_seconds": 1.0}}, path)  # fmt: skip
+    assert path.read_text().splitlines()[1].startswith(' "tests/a.py": {"seconds": 1.0')
+    assert read_durations(path) == ({"tests/a.py": 1.0, "tests/b.py": 2.5},
+                                    {"tests/a.py": 1.0, "tests/b.py": 0.5})  # fmt: skip
+    path.write_text('{"tests/a.py": 3.5}')  # seconds only: the CPU is unknown
+    assert read_durations(path) == ({"tests/a.py": 3.5}, {})
+    assert read_durations(tmp_path / "none.json") == ({}, {})
 
 
 def test_the_suite_is_dealt_whole() -> None:
