@@ -15,12 +15,15 @@ one; the wall clock only has a generous 30 s), in bounded memory: the child runs
 under ``RLIMIT_AS`` of 1.5 GiB and its peak RSS must stay under 400 MB.
 
 The work is counted after start-up: ``dvcload plan`` or ``report`` import NumPy,
-SciPy and Matplotlib, which takes 1-3 s alone on these shared machines. So the child
-first runs the same command refusing a file that does not exist (the least work a
-refusal can do: its start-up and imports, which must exit 2 too), then the case as
-``python -m dvcload``; the work is the time from there until the process has exited.
-(Start-up measured in the same child costs no process of its own, and does not
-depend on how busy the machine was when some other process measured it.)
+SciPy and Matplotlib, which takes 1-3 s alone on these shared machines. So one server
+process (a fork server, as ``multiprocessing``'s ``forkserver`` is one) first runs
+every command's start-up, each refusing a file that does not exist (the least work a
+refusal can do: its imports, and it must exit 2 too), and then forks a child per case
+that runs ``python -m dvcload``'s main module with the case's arguments, working
+folder and environment, under the limit; the work is the child's life, its CPU and
+peak RSS the kernel's account of it (``wait4``). A case then costs its work, not a
+new interpreter and its imports, and the work's figures do not depend on how busy
+the machine was while some other process imported.
 """
 
 from __future__ import annotations
@@ -32,10 +35,10 @@ import os
 import struct
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,45 +68,85 @@ def alias_bomb(levels: int = 9) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Result:
-    code: int | None  # None: still running after HARD_TIMEOUT_S, killed
+    code: int | None  # None: still running after its time limit, killed
     stderr: str
-    work_s: float  # from the end of the start-up to the end of the process
+    work_s: float  # the child's life, from its fork to its exit
     work_cpu_s: float  # the CPU seconds of that work (user + system)
     max_rss_mb: float
-    startup_code: int | None  # the start-up's refusal: 2, or None without one
+    startup_code: int | None  # its command's start-up refusal: 2, or None without one
     startup_stderr: str
-    reported: bool  # the child exited normally and wrote its report
+    reported: bool  # the child ended by itself (not killed after its time limit)
 
 
-# The child sets its own address-space limit before anything else; runs the start-up
-# (the same command refusing a missing file, its stderr kept apart); notes when the
-# work starts (CLOCK_MONOTONIC: the same clock as the parent's); runs ``python -m
-# dvcload``; and reports all that and its own peak RSS when it exits. (Not preexec_fn,
-# unsafe in a process with threads; not os.wait4: under gevent, as in this test
-# process, gevent's SIGCHLD handler reaps every child first.)
-LIMITED = f"""
-import atexit, contextlib, io, json, os, resource, runpy, sys, time
-resource.setrlimit(resource.RLIMIT_AS, ({ADDRESS_SPACE_BYTES}, {ADDRESS_SPACE_BYTES}))
-report = {{"startup_code": None, "startup_stderr": "", "work_started": time.monotonic(),
-          "work_cpu_started": time.process_time()}}
-def write_report():
-    report["max_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    report["work_cpu_s"] = time.process_time() - report["work_cpu_started"]
-    with open(os.environ["DVCLOAD_TEST_REPORT"], "w", encoding="utf-8") as out:
-        json.dump(report, out)
-atexit.register(write_report)
-startup = json.loads(os.environ.get("DVCLOAD_TEST_STARTUP") or "null")
-if startup:
-    from dvcload.cli import main
+# The fork server: runs each command's start-up once (argv[1]: {command: argv}) and
+# prints their exit codes and stderr; then, for each case read from stdin (one JSON
+# line), forks a child that points stdin at /dev/null and stdout and stderr at the
+# case's files, moves to its folder and environment, limits its address space and
+# runs the case's code (``CHILD``: dvcload's main module); reaps it with wait4,
+# killing it after the case's timeout_s; and prints its exit code, seconds, CPU seconds and
+# peak RSS. Stdin closed: it ends. The start-ups gevent-patch the server, as they do
+# every dvcload process: the child is forked as gevent forks (its loop made anew,
+# ``fork_gevent``) but without gevent's child watcher, and the server never runs
+# gevent's loop (the original ``sleep``), whose SIGCHLD handler would reap the child
+# before wait4 could.
+SERVER = f"""
+import atexit, contextlib, io, json, os, resource, runpy, sys, time, traceback
+from gevent import monkey
+from gevent.os import fork_gevent
+from dvcload.cli import main
+startups = {{}}
+for command, argv in json.loads(sys.argv[1]).items():
     with contextlib.redirect_stderr(io.StringIO()) as err:
         try:
-            report["startup_code"] = main(startup)
+            code = main(argv)
         except SystemExit as exc:
-            report["startup_code"] = exc.code
-    report["startup_stderr"] = err.getvalue()
-report["work_started"], report["work_cpu_started"] = time.monotonic(), time.process_time()
-sys.argv[0] = "dvcload"; runpy.run_module("dvcload", run_name="__main__", alter_sys=True)
+            code = exc.code
+    startups[command] = [code, err.getvalue()]
+sleep = monkey.get_original("time", "sleep")  # never gevent's: its loop would reap the child
+print(json.dumps(startups), flush=True)
+for line in sys.stdin:
+    case = json.loads(line)
+    started = time.monotonic()
+    pid = fork_gevent()
+    if pid == 0:
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        for fd, name in ((1, case["stdout"]), (2, case["stderr"])):
+            os.dup2(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
+        os.chdir(case["cwd"])
+        os.environ.clear()
+        os.environ.update(case["env"])
+        resource.setrlimit(resource.RLIMIT_AS, ({ADDRESS_SPACE_BYTES}, {ADDRESS_SPACE_BYTES}))
+        sys.argv = ["dvcload", *case["argv"]]
+        try:
+            exec(case["child"])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if not isinstance(exc.code, int | None):
+                print(exc.code, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)  # as Python exits, less the teardown of the server's modules
+    code = None
+    while True:
+        reaped, status, usage = os.wait4(pid, os.WNOHANG)
+        if reaped:
+            code = os.waitstatus_to_exitcode(status)
+            break
+        if time.monotonic() - started > case["timeout_s"]:
+            os.kill(pid, 9)
+            _, status, usage = os.wait4(pid, 0)
+            break
+        sleep(0.005)
+    print(json.dumps({{"code": code, "work_s": time.monotonic() - started,
+                      "work_cpu_s": usage.ru_utime + usage.ru_stime,
+                      "max_rss_kib": usage.ru_maxrss}}), flush=True)
 """
+CHILD = 'runpy.run_module("dvcload", run_name="__main__", alter_sys=True)\n'
 
 
 def startup_argv(command: str, folder: Path) -> list[str] | None:
@@ -120,34 +163,70 @@ def startup_argv(command: str, folder: Path) -> list[str] | None:
     return commands.get(command)
 
 
-def run_dvcload(argv: list[str], cwd: Path, *, child: str = LIMITED) -> Result:
-    """``python -m dvcload ARGV`` under RLIMIT_AS after its start-up, with the time of its
-    work and its peak RSS."""
-    report_file = cwd / ".child-report.json"
-    report_file.unlink(missing_ok=True)
-    startup = startup_argv(argv[0], cwd) if argv else None
-    env = {**os.environ, "DVCLOAD_TEST_REPORT": str(report_file),
-           "DVCLOAD_TEST_STARTUP": json.dumps(startup)}  # fmt: skip
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", child, *argv], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-            capture_output=True, timeout=HARD_TIMEOUT_S, check=False,
+COMMANDS = ("run", "worker", "portal", "plan", "gate", "report", "calibrate", "population",
+            "validate")  # fmt: skip
+
+
+class ForkServer:
+    """The server process (``SERVER``) and the cases sent to it, one at a time."""
+
+    def __init__(self, folder: Path) -> None:
+        startups = {c: startup_argv(c, folder) for c in COMMANDS}
+        self.log = folder / "fork-server.stderr"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", SERVER, json.dumps(startups)], cwd=folder,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+            )  # fmt: skip
+        self.startups: dict[str, list[Any]] = json.loads(self._reply())
+
+    def run(
+        self, argv: list[str], cwd: Path, *, child: str = CHILD, timeout_s: float = HARD_TIMEOUT_S
+    ) -> Result:
+        """``python -m dvcload ARGV`` in ``cwd`` (or ``child``'s code), as a child of the
+        server under RLIMIT_AS, with the seconds and CPU of its work and its peak RSS;
+        killed after ``timeout_s``."""
+        stdout, stderr = cwd / ".child-stdout", cwd / ".child-stderr"
+        case = {"argv": argv, "cwd": str(cwd), "env": dict(os.environ), "child": child,
+                "stdout": str(stdout), "stderr": str(stderr), "timeout_s": timeout_s}  # fmt: skip
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(case) + "\n")
+        self.proc.stdin.flush()
+        report = json.loads(self._reply())
+        startup = self.startups.get(argv[0]) if argv else None
+        code, text = startup if startup is not None else (None, "")
+        return Result(
+            report["code"], stderr.read_text(encoding="utf-8", errors="replace"),
+            work_s=report["work_s"], work_cpu_s=report["work_cpu_s"],
+            max_rss_mb=report["max_rss_kib"] / 1024,  # ru_maxrss is in KiB on Linux
+            startup_code=code, startup_stderr=text, reported=report["code"] is not None,
         )  # fmt: skip
-    except subprocess.TimeoutExpired as exc:
-        stderr = (exc.stderr or b"").decode("utf-8", errors="replace")
-        return Result(None, stderr, HARD_TIMEOUT_S, 0.0, 0.0, None, "", reported=False)
-    ended = time.monotonic()
-    stderr = proc.stderr.decode("utf-8", errors="replace")
-    if not report_file.exists():
-        return Result(proc.returncode, stderr, 0.0, 0.0, 0.0, None, "", reported=False)
-    report = json.loads(report_file.read_text(encoding="utf-8"))
-    return Result(
-        proc.returncode, stderr, work_s=ended - report["work_started"],
-        work_cpu_s=report["work_cpu_s"],
-        max_rss_mb=report["max_rss_kib"] / 1024,  # ru_maxrss is in KiB on Linux
-        startup_code=report["startup_code"], startup_stderr=report["startup_stderr"],
-        reported=True,
-    )  # fmt: skip
+
+    def _reply(self) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the fork server ended: {self.log.read_text()[-2000:]}")
+        return line
+
+    def close(self) -> None:
+        """Stdin closed, the server ends; killed if it has not within 10 s."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
+    forks = ForkServer(tmp_path_factory.mktemp("fork-server"))
+    try:
+        yield forks
+    finally:
+        forks.close()
 
 
 # -- what the cases need on disk ------------------------------------------------------------
@@ -454,10 +533,10 @@ CASES: list[tuple[str, Build, str]] = [
 
 @pytest.mark.parametrize(("name", "build", "fragment"), CASES, ids=[c[0] for c in CASES])
 def test_a_hostile_input_exits_2_on_one_short_line_quickly_in_bounded_memory(
-    tmp_path: Path, name: str, build: Build, fragment: str
+    server: ForkServer, tmp_path: Path, name: str, build: Build, fragment: str
 ) -> None:
     argv = build(tmp_path)
-    result = run_dvcload(argv, tmp_path)
+    result = server.run(argv, tmp_path)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     where = f"{name}: {result.stderr[-600:]!r}"
     assert result.code is not None, f"still running after {HARD_TIMEOUT_S:.0f} s: {argv[:3]}"
@@ -476,26 +555,32 @@ def test_a_hostile_input_exits_2_on_one_short_line_quickly_in_bounded_memory(
 
 
 def test_the_harness_sees_the_memory_the_limit_the_exit_code_and_the_work(
-    tmp_path: Path,
+    server: ForkServer, tmp_path: Path
 ) -> None:
     """The measurements themselves: a child that fills 300 MB is seen at 300 MB, one that
     asks for more than the limit fails instead of growing, the start-up's refusal is
-    seen and kept off stderr, and the work is timed after the start-up."""
-    run_line = 'sys.argv[0] = "dvcload"; '
-    assert run_line in LIMITED
-    fat = run_dvcload(
-        ["gate", "missing"], tmp_path,
-        child=LIMITED.replace(run_line, "bytearray(300 * 2**20); time.sleep(0.5); sys.exit(3); "),
-    )  # fmt: skip
+    seen and kept off stderr, a child that sleeps shows seconds without CPU and one
+    that spins shows its CPU, a child that hangs is killed, and every case is a child
+    of its own (a case's state does not reach the next)."""
+    gate = ["gate", "missing"]
+    fat = server.run(gate, tmp_path, child="bytearray(300 * 2**20); time.sleep(0.5); sys.exit(3)")
     assert fat.code == 3 and fat.reported and fat.max_rss_mb > 250
     assert fat.startup_code == 2 and "missing" in fat.startup_stderr and not fat.stderr
     assert fat.work_s >= 0.5 and fat.work_cpu_s <= fat.work_s - 0.45  # it slept: no CPU
     spin = "t = time.process_time()\nwhile time.process_time() - t < 0.5: pass\n"
-    busy = run_dvcload(["gate", "missing"], tmp_path, child=LIMITED.replace(run_line, spin))
+    busy = server.run(gate, tmp_path, child=spin + CHILD)
     assert busy.code == 2 and busy.work_cpu_s >= 0.5  # it worked: CPU seconds
-    huge = run_dvcload(
-        ["gate", "missing"], tmp_path, child=LIMITED.replace(run_line, "bytearray(2 * 2**30); ")
-    )
+    assert "no such results folder" in busy.stderr and busy.work_s >= 0.5
+    huge = server.run(gate, tmp_path, child="bytearray(2 * 2**30)")
     assert huge.code == 1 and "MemoryError" in huge.stderr
-    quick = run_dvcload(["--version"], tmp_path)
+    quick = server.run(["--version"], tmp_path)
     assert quick.code == 0 and quick.startup_code is None and 0 < quick.max_rss_mb < MAX_RSS_MB
+    mark = server.run(gate, tmp_path, child="os.environ['LEAK'] = '1'; json.LEAK = 1")
+    after = server.run(gate, tmp_path, child="sys.exit(4 if hasattr(json, 'LEAK') else 5)")
+    assert mark.code == 0 and after.code == 5
+
+
+def test_a_case_that_hangs_is_killed_and_said_so(server: ForkServer, tmp_path: Path) -> None:
+    hung = server.run(["gate", "missing"], tmp_path, child="time.sleep(30)", timeout_s=1.0)
+    assert hung.code is None and not hung.reported and 1.0 <= hung.work_s < 10
+    assert server.run(["gate", "missing"], tmp_path).code == 2  # and the server goes on
