@@ -11,6 +11,7 @@ import gc
 import itertools
 import json
 import os
+import random
 import resource
 from pathlib import Path
 from typing import Any
@@ -66,11 +67,13 @@ def _started(**_: object) -> None:
 
 @events.test_stop.add_listener
 def _stopped(environment: Any, **_: object) -> None:
-    """CPU seconds of the load phase alone (no start-up, no population, no shutdown)
-    and its requests, for bench_generator_cpu.py."""
+    """CPU seconds of the load phase alone (no start-up, no population, no shutdown),
+    its requests and its failures, for bench_generator_cpu.py."""
     cpu_s = _cpu_s() - _cpu_at_start[0]
-    requests = environment.stats.total.num_requests
-    Path(os.environ["DVCLOAD_BENCH_OUT"]).write_text(json.dumps([cpu_s, requests]))
+    total = environment.stats.total
+    Path(os.environ["DVCLOAD_BENCH_OUT"]).write_text(
+        json.dumps([cpu_s, total.num_requests, total.num_failures])
+    )
 
 
 @events.request.add_listener
@@ -84,10 +87,13 @@ def _record(
 
 class BareUser(FastHttpUser):
     """The same requests with nothing else: login once, then catalogue + one form, each
-    with the session's bearer token (as the declared session's ``headers:`` sends it)."""
+    with the session's bearer token (as the declared session's ``headers:`` sends it).
+    The form is a random service's, as the declared journey picks it (forms differ in
+    size: 860 to 1,129 bytes); the codes are read once, at the start."""
 
     abstract = False
     auth: dict[str, str]
+    codes: list[str]
 
     def on_start(self) -> None:
         citizen = _population.citizen(next(_ids) % len(_population))
@@ -96,12 +102,15 @@ class BareUser(FastHttpUser):
             login.path(), json={"cccd": citizen.cccd, "passcode": "123456"}, name=login.path_name
         )
         self.auth = {"Authorization": f"Bearer {reply.json()['access_token']}"}
+        services = self.client.get(routes.SERVICES.path(), name="start", headers=self.auth)
+        self.codes = [s["code"] for s in services.json()["services"]]
+        self.rng = random.Random(next(_ids))
 
     @task
     def browse(self) -> None:
         self.client.get(routes.SERVICES.path(), name=routes.SERVICES.path_name, headers=self.auth)
-        form = routes.SERVICE_FORM
-        self.client.get(form.path(code="passport"), name=form.path_name, headers=self.auth)
+        form, code = routes.SERVICE_FORM, self.rng.choice(self.codes)
+        self.client.get(form.path(code=code), name=form.path_name, headers=self.auth)
 
 
 class GuardedUser(GuardedHttpUser, BareUser):  # type: ignore[misc]
@@ -128,7 +137,10 @@ class CheckedUser(BareUser):
             if not codes:
                 reply.failure("no service")
         with self.client.get(
-            form.path(code=codes[0]), name=form.path_name, headers=self.auth, catch_response=True
+            form.path(code=self.rng.choice(codes)),
+            name=form.path_name,
+            headers=self.auth,
+            catch_response=True,
         ) as reply:
             if "fields" not in reply.json():
                 reply.failure("no fields")
