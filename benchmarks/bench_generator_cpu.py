@@ -19,7 +19,8 @@ milliseconds per request. Each round runs every user once (in turn forward and b
 a user's ratio is the median over the rounds of its CPU per request against the same
 round's bare users (printed with the middle half of the rounds' ratios: single runs on
 this machine vary by 20-25%). Every request must succeed. The target is a ratio of at
-most 1.2 for declared journeys.
+most 1.2 for declared journeys. Then the engines' own share, measured apart without
+the noise of the network and the portal (:mod:`benchmarks.engine_cpu`).
 """
 
 from __future__ import annotations
@@ -94,6 +95,16 @@ def run_locust(user_class: str, host: str, workdir: Path) -> tuple[float, int]:
     return float(cpu_s), int(requests)
 
 
+def engine_alone() -> dict[str, float]:
+    """``benchmarks.engine_cpu``'s figures, from a process of its own (it imports
+    Locust, which gevent-patches the process that imports it)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.engine_cpu", "--json"],
+        check=True, capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    return {k: float(v) for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
+
+
 LABELS = {
     "DeclaredUser": "declared",
     "JourneyUser": "python module",
@@ -129,6 +140,13 @@ def main() -> bool:
         print(f"  {label:16s} {statistics.median(ms[name]):.3f}  x{ratio[name]:.2f}"
               f" ({q1:.2f}-{q3:.2f})  (all: {runs})")  # fmt: skip
     print(f"  declared / checked by hand: {ratio['DeclaredUser'] / ratio['CheckedUser']:.2f}")
+    bare_us = 1000 * statistics.median(ms["BareUser"])
+    engines = engine_alone()
+    print("The engines alone (benchmarks/engine_cpu.py: recorded replies, no network): "
+          f"declared {engines['declared_us']:.1f} us, python module "
+          f"{engines['python_module_us']:.1f} us per request, "
+          f"{engines['declared_us'] / bare_us:.1%} and {engines['python_module_us'] / bare_us:.1%}"
+          " of the bare users' CPU per request")  # fmt: skip
     print(f"  declared / bare: {ratio['DeclaredUser']:.2f}   (target <= {TARGET_RATIO})")
     return ratio["DeclaredUser"] <= TARGET_RATIO
 
