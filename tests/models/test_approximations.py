@@ -111,3 +111,15 @@ def test_lognormal_response_survival_matches_mpmath(
     expected = [_survival_mpmath(x, svc, cq, m) for x in t]
     got = approx_response_survival(t, rate, svc, servers)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_lognormal_response_survival_takes_a_number_or_any_shape() -> None:
+    svc = Lognormal(mean=0.2, cv=1.5)
+    grid = np.array([[0.1, 0.5], [1.0, 2.0]])
+    surface = approx_response_survival(grid, 15.0, svc, 4)
+    assert np.shape(surface) == (2, 2)
+    one = approx_response_survival(0.5, 15.0, svc, 4)
+    assert isinstance(one, float) and one == pytest.approx(surface[0, 1], rel=1e-12)
+    assert approx_response_survival(0.0, 15.0, svc, 4) == 1.0
+    t95 = approx_response_quantile(0.95, 15.0, svc, 4)
+    assert approx_response_survival(t95, 15.0, svc, 4) == pytest.approx(0.05, rel=1e-7)
