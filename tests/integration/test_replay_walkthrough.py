@@ -1,9 +1,11 @@
 """The README's "Replaying last year's deadline", step by step, as a new user runs it.
 
 The commands and the replay scenario are the README's own text, run in a temporary
-folder; only the replay's ``speed`` is raised (60 to 600: the same requests in 6 s
-instead of a minute), to keep the suite quick. The figures the README quotes from
-``derive`` are checked against what it prints.
+folder; only the replay's ``speed`` is raised (60 to 300: the same requests in 12 s
+instead of a minute), to keep the suite quick. (At 600, 650 requests a second, the
+embedded portal's p95 passed its 1 s budget when the machine was shared with the
+other test processes.) The figures the README quotes from ``derive`` are checked
+against what it prints.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def test_the_replay_walkthrough_runs_as_written(tmp_path: Path) -> None:
     assert names == ["benchmarks.make_access_log", "derive", "run", "calibrate", "plan"]
     scenario = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert "speed: 60 " in scenario
-    (tmp_path / "replay.yaml").write_text(scenario.replace("speed: 60 ", "speed: 600 "))
+    (tmp_path / "replay.yaml").write_text(scenario.replace("speed: 60 ", "speed: 300 "))
     printed = {}
     for words, name in zip(steps, names, strict=True):
         done = _run(words, tmp_path)
