@@ -128,8 +128,7 @@ def main() -> bool:
     # Each round's ratio to that round's bare run (the same minute, so the same machine
     # load), and the median over the rounds: a slow minute moves both sides of a ratio.
     ratios = {
-        name: sorted(v / b for v, b in zip(ms[name], ms["BareUser"], strict=True))
-        for name in LABELS
+        name: [v / b for v, b in zip(ms[name], ms["BareUser"], strict=True)] for name in LABELS
     }
     ratio = {name: statistics.median(r) for name, r in ratios.items()}
     print(f"CPU ms per request ({ROUNDS} rounds, {USERS} users, {SECONDS} s each); the median")

@@ -26,6 +26,7 @@ from typing import Any
 from benchmarks.bench_generator_cpu import CONFIG, DECLARED, SCENARIO
 from dvcschema import routes
 from dvcschema.scenario import load_scenario
+from dvcschema.target import TargetPolicy
 from loadgen.population import generate_population
 from loadgen.visit import Conduct, Visit
 from loadgen.workload import build_workload
@@ -38,6 +39,9 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def recorded_replies(cccd: str) -> dict[str, bytes]:
     """The reference portal's replies by path: the login, the catalogue, each form."""
     with EmbeddedPortal(CONFIG) as portal:
+        refusal = TargetPolicy().url_refusal(portal.url)  # loopback, as every request
+        if refusal is not None:
+            raise RuntimeError(refusal)
 
         def fetch(path: str, body: dict[str, Any] | None = None, token: str = "") -> bytes:
             headers = {"Content-Type": "application/json"}
@@ -63,7 +67,10 @@ class _Reply:
 
     def __init__(self, content: bytes) -> None:
         self.status_code, self.content, self.headers, self.error = 200, content, {}, None
-        self.text = content.decode()
+
+    @property
+    def text(self) -> str:  # decoded when read, as Locust's response does
+        return self.content.decode()
 
     def json(self) -> Any:
         return json.loads(self.content)

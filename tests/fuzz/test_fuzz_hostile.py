@@ -149,10 +149,10 @@ for line in sys.stdin:
 CHILD = 'runpy.run_module("dvcload", run_name="__main__", alter_sys=True)\n'
 
 
-def startup_argv(command: str, folder: Path) -> list[str] | None:
-    """``command`` refusing a file that does not exist (None: not a command)."""
+def startup_argvs(folder: Path) -> dict[str, list[str]]:
+    """Each command refusing a file that does not exist (under ``folder``)."""
     missing = str(folder / "missing")
-    commands = {
+    return {
         "run": ["run", missing], "worker": ["worker", missing, "--partition", "0/1"],
         "portal": ["portal", "--config", missing], "plan": ["plan", missing],
         "gate": ["gate", missing], "report": ["report", missing],
@@ -160,18 +160,13 @@ def startup_argv(command: str, folder: Path) -> list[str] | None:
         "--seed", "1", "--out", str(folder / "no" / "p.csv")], "validate": ["validate",
         "--out", str(folder / "a"), "--points", "x"],
     }  # fmt: skip
-    return commands.get(command)
-
-
-COMMANDS = ("run", "worker", "portal", "plan", "gate", "report", "calibrate", "population",
-            "validate")  # fmt: skip
 
 
 class ForkServer:
     """The server process (``SERVER``) and the cases sent to it, one at a time."""
 
     def __init__(self, folder: Path) -> None:
-        startups = {c: startup_argv(c, folder) for c in COMMANDS}
+        startups = startup_argvs(folder)
         self.log = folder / "fork-server.stderr"
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
